@@ -1,0 +1,24 @@
+"""nbgrader configuration for the course (read by `python -m autograder` and by plain `nbgrader`)."""
+c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+
+c.CourseDirectory.course_id = "gradient-descent"
+c.CourseDirectory.source_directory = "source"
+
+# A cell that runs longer than this is stopped and its test scores zero (the chapters need < 2 s a cell).
+c.Execute.timeout = 30
+c.Execute.interrupt_on_timeout = True
+
+# A correct answer that prints a harmless warning to stderr keeps its points: nbgrader would
+# otherwise score any cell with stderr output as failed. Errors are still errors.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"[\s\S]*"
+
+# A student who deletes a test cell gets it back, graded, instead of silently losing nothing.
+c.OverwriteCells.add_missing_cells = True
+
+# A flood of output is cut, not stored.
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
