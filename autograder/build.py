@@ -82,6 +82,15 @@ def build_into(work: Path) -> tuple[Path, Path]:
     return generate_release(work), generate_solutions(work)
 
 
+def add_arguments(parser) -> None:
+    parser.add_argument("--check", action="store_true",
+                        help="only report files that differ from the source; exit 1 if any")
+
+
+def run(args) -> int:
+    return build(check_only=args.check)
+
+
 def build(check_only: bool = False) -> int:
     with tempfile.TemporaryDirectory(prefix="gd-build-") as tmp:
         release, solutions = build_into(Path(tmp))

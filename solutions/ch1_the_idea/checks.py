@@ -28,7 +28,16 @@ def check_grad(grad: Callable[[float], float]) -> None:
     run_check("grad", check)
 
 
-def check_gradient_steps(gradient_steps: Callable[[float, float, int], list]) -> None:
+def check_gradient_steps(gradient_steps: Callable[[float, float, int], list],
+                         grad: Callable[[float], float]) -> None:
+    """Checked against your own `grad`, so a slip in exercise 1 does not count twice."""
+    def walk(w: float, eta: float, n: int) -> list[float]:
+        out = []
+        for _ in range(n):
+            w = w - eta * grad(w)
+            out.append(w)
+        return out
+
     def check() -> None:
         call = "gradient_steps(0.0, 0.1, 5)"
         weights = gradient_steps(0.0, 0.1, 5)
@@ -38,11 +47,13 @@ def check_gradient_steps(gradient_steps: Callable[[float, float, int], list]) ->
         if len(weights) != 5:
             raise CheckFailed(f"{call} returned {len(weights)} weights, expected 5 (one after each "
                               "step): check how many times your loop runs.")
-        expected = [0.6, 1.08, 1.464, 1.7712, 2.01696]
+        expected = walk(0.0, 0.1, 5)
         for i, want in enumerate(expected):
             got = require_float(weights[i], f"{call}[{i}]")
             require_close(got, want, f"{call}[{i}]", {
                 "the step went uphill: subtract eta * grad(w), do not add it": -want if i == 0 else float("nan"),
                 "this is the weight before the step: append w after updating it": [0.0, *expected][i],
             })
+        if gradient_steps(1.0, 0.1, 0) != []:
+            raise CheckFailed("gradient_steps(1.0, 0.1, 0) should return [] : zero steps, no weights.")
     run_check("gradient_steps", check)

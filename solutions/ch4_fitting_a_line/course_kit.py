@@ -68,5 +68,5 @@ def run_check(name: str, check: Callable[[], None]) -> None:
     try:
         check()
     except NotImplementedError:
-        raise CheckFailed(f"{name}: not attempted yet (replace `raise NotImplementedError()` with your code).") from None
+        raise CheckFailed(f"{name}: not attempted yet: replace `raise NotImplementedError()` with your code (here or in an exercise it uses).") from None
     passed(name)
