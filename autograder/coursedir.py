@@ -23,7 +23,10 @@ def nbgrader_config(course_root: Path, db_url: str | None = None) -> Config:
 
 
 def stage_source(course_root: Path) -> Path:
-    """Copy every assignment's source, plus the student kit, into `course_root/source`."""
+    """Copy every assignment's source, plus the student kit, into `course_root/source`,
+    and the course's nbgrader_config.py into `course_root` (for plain `nbgrader` commands there)."""
+    course_root.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(NBGRADER_CONFIG, course_root / NBGRADER_CONFIG.name)
     source = course_root / "source"
     for assignment_id in assignments():
         target = source / assignment_id
