@@ -1,0 +1,138 @@
+"""The adversarial corpus: hostile and honest submissions with their exact trusted scores.
+
+Each case is a folder here holding `case.json` and one `<grade_id>.py` (or `.ipy`, for cells with
+IPython magics) per solution cell it answers (every other solution cell gets the source's reference
+answer, via autograder/synthetic.py); files starting with `_` are extra code a mutation uses.
+`case.json` says:
+
+    assignment, notebook      which notebook of the release the submission is made from
+    threat                    the threat class it stands for (see THREATS), or "honest"
+    expected                  test grade_id -> exact points the trusted verdict must give
+    mutations                 optional edits of the notebook itself (see `mutate`)
+    limits                    optional overrides of the sandbox limits for this case
+
+Snippets may hold placeholders the test fills in at run time: {{REPO}} (the repository root),
+{{PORT}} (a port the test listens on), {{MARKER}} (a file the test checks is never written),
+{{OTHER}} (another student's submission), {{GRADEBOOK}} (a fake gradebook outside the sandbox).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder import synthetic
+
+CORPUS = Path(__file__).resolve().parent
+
+THREATS = (
+    "replace-what-tests-use",   # builtins, math.isclose, numpy/torch functions, sys.modules entries
+    "lying-objects",            # __eq__/__sub__/__abs__/__float__ that always agree, float/tensor subclasses
+    "hide-failures",            # IPython exception handlers, sys.excepthook, rewriting tests, forged reports
+    "break-the-run",            # os._exit, sys.exit, signals, infinite loops, sleep, floods, memory, forks
+    "read-secrets",             # source, hidden tests, gradebook, other submissions, environment variables
+    "write-outside",
+    "network",
+    "tamper-metadata",          # points, grade_id, checksums, locked, cell types, duplicates
+    "hard-coded-answers",
+    "honest",
+)
+
+
+@dataclass(frozen=True)
+class AdversarialCase:
+    name: str
+    assignment: str
+    notebook: str
+    threat: str
+    expected: dict[str, float]
+    cells: dict[str, str]                         # grade_id -> snippet (placeholders not yet filled)
+    mutations: list[list[str]] = field(default_factory=list)
+    limits: dict[str, float] = field(default_factory=dict)
+    description: str = ""
+
+
+def load_cases() -> list[AdversarialCase]:
+    cases = []
+    for spec_path in sorted(CORPUS.glob("*/case.json")):
+        spec = json.loads(spec_path.read_text())
+        folder = spec_path.parent
+        snippets = sorted(folder.glob("*.py")) + sorted(folder.glob("*.ipy"))  # .ipy: IPython syntax
+        cells = {p.stem: p.read_text() for p in snippets}
+        cases.append(AdversarialCase(folder.name, spec["assignment"], spec["notebook"], spec["threat"],
+                                     {k: float(v) for k, v in spec["expected"].items()}, cells,
+                                     spec.get("mutations", []), spec.get("limits", {}),
+                                     spec.get("description", "")))
+    return cases
+
+
+def fill_placeholders(text: str, placeholders: dict[str, str]) -> str:
+    for key, value in placeholders.items():
+        text = text.replace("{{" + key + "}}", value)
+    return text
+
+
+def _cells_with_id(nb, grade_id: str) -> list:
+    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id]
+
+
+def mutate(nb, mutation: list[str], case: AdversarialCase, placeholders: dict[str, str]) -> None:
+    """Edit the submitted notebook the way a student could.
+
+    ["inflate_points", N]          every graded cell claims N points, unlocked, with a bogus checksum
+    ["rewrite_tests"]              every test cell's code replaced by `pass`
+    ["drop", gid]                  the solution cell removed
+    ["duplicate", gid, file]       a second cell with the same grade_id and the code of `file`
+    ["duplicate_same", gid]        a second, identical copy of the cell (a copy-paste)
+    ["markdown", gid]              the solution cell turned into a markdown cell
+    ["solution_flag_off", gid]     the cell's nbgrader metadata says it is not a solution cell
+    """
+    op, *args = mutation
+    if op == "inflate_points":
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader")
+            if meta and meta.get("grade"):
+                meta["points"] = float(args[0])
+                meta["locked"] = False
+                meta["checksum"] = "0" * 32
+    elif op == "rewrite_tests":
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader")
+            if meta and meta.get("grade") and cell.cell_type == "code":
+                cell.source = "pass"
+    elif op == "drop":
+        nb.cells = [c for c in nb.cells if c not in _cells_with_id(nb, args[0])]
+    elif op in ("duplicate", "duplicate_same"):
+        original = _cells_with_id(nb, args[0])[0]
+        extra = copy.deepcopy(original)
+        extra["id"] = uuid.uuid4().hex[:8]  # nbformat cell ids must stay unique; grade_ids need not
+        if op == "duplicate":
+            extra.source = fill_placeholders((CORPUS / case.name / args[1]).read_text(), placeholders)
+        nb.cells.insert(nb.cells.index(original) + 1, extra)
+    elif op == "markdown":
+        cell = _cells_with_id(nb, args[0])[0]
+        index = nb.cells.index(cell)
+        md = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
+        nb.cells[index] = md
+    elif op == "solution_flag_off":
+        _cells_with_id(nb, args[0])[0].metadata["nbgrader"]["solution"] = False
+    else:
+        raise ValueError(f"unknown mutation {op!r} in case {case.name}")
+
+
+def build(case: AdversarialCase, out_dir: Path, placeholders: dict[str, str] | None = None) -> Path:
+    """Write the case's submission notebook under out_dir; return its path."""
+    placeholders = placeholders or {}
+    cells = {gid: fill_placeholders(src, placeholders) for gid, src in case.cells.items()
+             if not gid.startswith("_")}
+    nb = synthetic.solved(case.assignment, case.notebook, **cells)
+    for mutation in case.mutations:
+        mutate(nb, mutation, case, placeholders)
+    path = out_dir / case.name / f"{case.notebook}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
