@@ -1,0 +1,215 @@
+"""Benchmark: `python -m autograder grade` against plain serial `nbgrader autograde`, and the floor.
+
+    python bench/grading.py [--students 40] [--workers N] [--keep DIR]
+
+Makes a class of synthetic submissions (each student hands in one chapter, the chapters in turn;
+right, wrong and broken answers mixed, from autograder/synthetic.py) and grades it three ways, in one run:
+
+1. nbgrader, serial, the CLI in a fresh course folder: `nbgrader generate_assignment` (set-up, timed
+   apart), then `nbgrader db student add` per student and `nbgrader autograde <aid>` per assignment;
+2. `python -m autograder grade` into a fresh OUT (everything included: gradebook set-up, grading,
+   feedback, CSVs and the report);
+3. the floor: the same notebooks simply executed in fresh kernels with nbclient, with the same
+   parallelism as (2), nothing else.
+
+The last line is `speedup vs nbgrader autograde: X.XX` (time 1 without set-up / time 2).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from autograder import synthetic  # noqa: E402
+from autograder.coursedir import stage_source  # noqa: E402
+from autograder.paths import COURSE_DIR, NBGRADER_CONFIG, assignments, notebooks  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    """CPU time of finished child processes (and theirs): steadier than wall time on a busy machine."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def env() -> dict:
+    environment = dict(os.environ)
+    environment["PATH"] = str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", "")
+    environment["MPLBACKEND"] = "Agg"
+    environment["PYTHONWARNINGS"] = "ignore"
+    return environment
+
+
+def make_class(root: Path, students: int) -> list[tuple[str, str, str, str]]:
+    """SUBMISSIONS/<student>/<aid>/<nb>.ipynb; returns (student, aid, notebook, kind) rows."""
+    chapters = assignments()
+    made = []
+    for number in range(students):
+        student = f"student{number:03d}"
+        aid = chapters[number % len(chapters)]
+        nb_name = notebooks(aid)[0]
+        wrong = [w for w in synthetic.WRONG_ANSWERS if w.assignment_id == aid]
+        kind = ("right", "wrong", "right", "wrong", "blank", "right", "deleted", "wrong", "duplicated",
+                "syntax")[number % 10]
+        if kind == "right":
+            nb = synthetic.solved(aid, nb_name)
+        elif kind == "wrong":
+            w = wrong[number % len(wrong)]
+            nb = synthetic.solved(aid, nb_name, **{w.cell_id: w.source})
+        elif kind == "blank":
+            nb = synthetic.release_notebook(aid, nb_name)
+        elif kind == "deleted":  # a test cell deleted: nbgrader puts it back
+            nb = synthetic.solved(aid, nb_name)
+            tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+                     and c.cell_type == "code"]
+            nb.cells.remove(tests[0])
+        elif kind == "duplicated":  # a solution cell copied twice: nbgrader keeps one id
+            nb = synthetic.solved(aid, nb_name)
+            solutions = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution")]
+            nb.cells.insert(solutions[0] + 1, synthetic.nbformat.from_dict(dict(nb.cells[solutions[0]])))
+            nb.cells[solutions[0] + 1]["id"] = "copied-cell"
+        else:  # syntax error in one answer
+            w = wrong[0]
+            nb = synthetic.solved(aid, nb_name, **{w.cell_id: "def broken(:\n    pass"})
+        synthetic.write(nb, root / student / aid / f"{nb_name}.ipynb")
+        made.append((student, aid, nb_name, kind))
+    return made
+
+
+def nbgrader_cli(args: list[str], cwd: Path, check: bool = True) -> int:
+    result = subprocess.run(["nbgrader", *args], cwd=cwd, env=env(), capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise SystemExit(f"nbgrader {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result.returncode
+
+
+def run_nbgrader(submissions: Path, made: list, work: Path) -> tuple[float, float]:
+    """Fresh course folder; returns (set-up seconds, grading seconds)."""
+    course = work / "nbgrader-course"
+    stage_source(course)
+    shutil.copy(NBGRADER_CONFIG, course / "nbgrader_config.py")
+    shutil.copytree(submissions, course / "submitted")
+    started = time.perf_counter()
+    for aid in assignments():
+        nbgrader_cli(["generate_assignment", aid, "--force"], course)
+    setup = time.perf_counter() - started
+    started = time.perf_counter()
+    for student in sorted({m[0] for m in made}):
+        nbgrader_cli(["db", "student", "add", student], course)
+    failed = []
+    for aid in sorted({m[1] for m in made}):
+        # exits non-zero when one student's notebook fails (e.g. a duplicated cell): that is the
+        # students' doing, the others are graded all the same
+        if nbgrader_cli(["autograde", aid], course, check=False):
+            failed.append(aid)
+    if failed:
+        print(f"(nbgrader autograde reported failed submissions in {', '.join(failed)})")
+    return setup, time.perf_counter() - started
+
+
+def run_ours(submissions: Path, work: Path, workers: int) -> tuple[float, list[dict]]:
+    out = work / "grade-out"
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
+                             "--workers", str(workers)], cwd=REPO, env=env(), capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"python -m autograder grade failed:\n{result.stderr[-3000:]}")
+    with open(out / "grades.csv", newline="") as handle:
+        return seconds, list(csv.DictReader(handle))
+
+
+def _execute(args: tuple[str, str]) -> float:
+    import nbformat
+    from nbclient import NotebookClient
+
+    path, folder = args
+    started = time.perf_counter()
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=30, kernel_name="python3", allow_errors=True, record_timing=False,
+                   resources={"metadata": {"path": folder}}).execute()
+    return time.perf_counter() - started
+
+
+def _warm() -> None:
+    import nbclient  # noqa: F401
+    import nbformat  # noqa: F401
+
+
+def run_floor(submissions: Path, made: list, work: Path, workers: int) -> float:
+    """Just execute every submitted notebook in a fresh kernel, next to the course's helper modules."""
+    tasks = []
+    for student, aid, nb_name, _ in made:
+        folder = work / "floor" / student / aid
+        shutil.copytree(COURSE_DIR / aid, folder, ignore=shutil.ignore_patterns("*.ipynb", "__pycache__"))
+        shutil.copy(submissions / student / aid / f"{nb_name}.ipynb", folder / f"{nb_name}.ipynb")
+        tasks.append((str(folder / f"{nb_name}.ipynb"), str(folder)))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_warm) as pool:
+        list(pool.map(_warm_noop, range(workers)))  # pool started before the clock, like warm workers
+        started = time.perf_counter()
+        list(pool.map(_execute, tasks))
+        return time.perf_counter() - started
+
+
+def _warm_noop(_: int) -> None:
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--students", type=int, default=40, help="class size (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="workers for `grade` and the floor (default: number of cores, %(default)s)")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the work folder here")
+    args = parser.parse_args(argv)
+    os.environ.update(env())
+
+    work = Path(tempfile.mkdtemp(prefix="bench-grading-")) if args.keep is None else args.keep
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        submissions = work / "submissions"
+        shutil.rmtree(submissions, ignore_errors=True)
+        made = make_class(submissions, args.students)
+        kinds = {}
+        for m in made:
+            kinds[m[3]] = kinds.get(m[3], 0) + 1
+        print(f"class: {len(made)} students x 1 notebook, chapters in turn; "
+              + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f"; {os.cpu_count()} cores")
+
+        cpu = cpu_seconds()
+        setup, nbgrader_seconds = run_nbgrader(submissions, made, work)
+        nbgrader_cpu, cpu = cpu_seconds() - cpu, cpu_seconds()
+        print(f"nbgrader autograde (serial CLI): {nbgrader_seconds:.1f} s "
+              f"(+ {setup:.1f} s generate_assignment set-up, not counted); CPU {nbgrader_cpu:.1f} s with set-up")
+        ours, grades = run_ours(submissions, work, args.workers)
+        ours_cpu, cpu = cpu_seconds() - cpu, cpu_seconds()
+        statuses = {}
+        for row in grades:
+            statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+        print(f"python -m autograder grade --workers {args.workers}: {ours:.1f} s, everything included "
+              f"(set-up, grading, feedback, CSVs, report); CPU {ours_cpu:.1f} s; statuses: {statuses}")
+        floor = run_floor(submissions, made, work, args.workers)
+        floor_cpu = cpu_seconds() - cpu
+        print(f"floor (nbclient, fresh kernel per notebook, default graceful shutdown, {args.workers} in "
+              f"parallel, no grading): {floor:.1f} s; CPU {floor_cpu:.1f} s")
+        print(f"grade / floor: {ours / floor:.2f}")
+        print(f"speedup vs nbgrader autograde: {nbgrader_seconds / ours:.2f}")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
