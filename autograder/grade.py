@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from .grading_worker import OK, TIMED_OUT, Job, Outcome
 from .paths import NBGRADER_CONFIG, SOURCE_DIR, STUDENT_KIT_DIR, assignments
 
 GRADE_COLUMNS = ["student_id", "name", "assignment_id", "score", "max_score", "status", "reason",
-                 "needs_manual_grade", "graded_at"]
+                 "needs_manual_grade", "graded_at", "seed"]
 TEST_COLUMNS = ["student_id", "assignment_id", "notebook", "grade_id", "kind", "points", "max_points",
                 "needs_manual_grade"]
 
@@ -46,6 +47,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--force", action="store_true", help="regrade submissions that are already graded")
     parser.add_argument("--cell-timeout", type=int, default=None, metavar="SECONDS",
                         help="stop a cell after this long (default: Execute.timeout of the course config)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the trusted verdict's random inputs (default: a fresh one per run, "
+                             "recorded in grades.csv so a grade can be reproduced)")
     parser.add_argument("--time-limit", type=float, default=600, metavar="SECONDS",
                         help="stop grading one submission after this long, wall clock (default: %(default)s)")
 
@@ -265,6 +269,7 @@ def record(gb, course: Course, submission: Submission, outcome: Outcome, key: st
         logs.mkdir(parents=True, exist_ok=True)
         (logs / f"{sid}__{aid}.log").write_text(outcome.log_tail)
     state = {"key": key, "status": outcome.status, "reason": outcome.reason, "graded": graded,
+             "seed": outcome.seed, "protections": outcome.protections,
              "cell_timeout": cell_timeout,
              "seconds": round(outcome.seconds, 2),
              "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -285,7 +290,7 @@ def export(gb, course: Course, submissions: list[Submission], states: dict) -> t
         row = {"student_id": sid, "name": sub.name, "assignment_id": aid, "score": "",
                "max_score": max_scores.get(aid, ""), "status": status,
                "reason": "; ".join(x for x in (reason, notes) if x), "needs_manual_grade": "",
-               "graded_at": state.get("graded_at", "")}
+               "graded_at": state.get("graded_at", ""), "seed": state.get("seed", "")}
         if not sub.status and state.get("graded"):
             try:
                 submitted = gb.find_submission(aid, sid)
@@ -399,6 +404,18 @@ def _finished(state: dict | None, key: str, cell_timeout: int | None) -> bool:
     return state.get("status") != TIMED_OUT or state.get("cell_timeout") == cell_timeout
 
 
+def _say_protections(seed: int) -> None:
+    """Which protections this machine gives the batch: never claim one that is not in force."""
+    from . import sandbox
+
+    print(f"grade: trusted-verdict seed {seed}; protections:", file=sys.stderr)
+    for line in sandbox.describe_protections():
+        print(f"  - {line}", file=sys.stderr)
+    if sandbox.mode() == "none":
+        print("grade: WARNING: no sandbox here: student code runs in nbgrader's kernel with this "
+              "user's rights, as in plain nbgrader (install bubblewrap)", file=sys.stderr)
+
+
 def _grade(args, course: Course, submissions: list[Submission], scratch: Path) -> int:
     import warnings
 
@@ -445,9 +462,13 @@ def _grade(args, course: Course, submissions: list[Submission], scratch: Path) -
             skipped = sum(1 for s in submissions if s.gradable) - len(todo)
 
             jobs, by_key = [], {}
+            run_seed = args.seed if args.seed is not None else secrets.randbits(48)
+            if todo:
+                _say_protections(run_seed)
             for number, sub in enumerate(todo):
                 job = Job(sub.student_id, sub.assignment_id, {n: str(p) for n, p in sub.notebooks.items()},
-                          str(course.template), str(scratch / f"{number:05d}"), args.cell_timeout)
+                          str(course.template), str(scratch / f"{number:05d}"), args.cell_timeout,
+                          seed=run_seed)
                 jobs.append(job)
                 by_key[(sub.student_id, sub.assignment_id)] = (sub, job)
             if jobs and pool is None:

@@ -34,6 +34,7 @@ class Job:
     workdir: str                  # throwaway folder for this submission (created here)
     cell_timeout: int | None = None
     feedback: bool = True
+    seed: int | None = None       # the trusted verdict's random inputs (logged, so a grade can be reproduced)
 
 
 @dataclass
@@ -55,6 +56,8 @@ class Outcome:
     feedback_dir: str = ""        # workdir/feedback/<student>/<assignment>
     seconds: float = 0.0
     log_tail: str = ""
+    seed: int | None = None
+    protections: str = ""         # "sandboxed" or "in-process" (no isolation on this machine)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -186,7 +189,10 @@ def _timed_out_cells(path: Path) -> list[str]:
     """Cells that nbgrader stopped at the time limit (interrupted, or no reply before the timeout)."""
     import nbformat
 
-    nb = nbformat.read(path, as_version=4)
+    return _timed_out_cells_of(nbformat.read(path, as_version=4))
+
+
+def _timed_out_cells_of(nb) -> list[str]:
     stopped = []
     for index, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
@@ -212,6 +218,104 @@ def _failure(log: str) -> tuple[str, str]:
 
 
 def grade_submission(job: Job) -> Outcome:
+    """Grade one submission: isolated (nbgrader in the sandbox + trusted verdict) where this machine
+    can sandbox, else nbgrader in this process, as plain nbgrader does (the batch says so)."""
+    from . import sandbox
+
+    if sandbox.mode() != "none":
+        return grade_isolated(job)
+    outcome = grade_in_process(job)
+    outcome.protections = "in-process"
+    return outcome
+
+
+def _source_grade_cells(template: Path, assignment_id: str, notebook: str) -> list[tuple[str, float, str]]:
+    """(grade_id, max points, cell type) of the notebook's graded cells, from the instructor's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{template / 'gradebook.db'}") as gb:
+        nb = gb.find_notebook(notebook, assignment_id)
+        return [(c.name, float(c.max_score), c.cell_type) for c in nb.grade_cells]
+
+
+def grade_isolated(job: Job) -> Outcome:
+    """nbgrader autograde + feedback inside the sandbox, and the trusted verdict beside it.
+
+    Scores of autograded test cells come from the trusted verdict; where nbgrader's in-kernel
+    result disagrees, the submission is flagged. Points and ids come from the instructor's
+    gradebook, never from the submission."""
+    import secrets
+
+    import nbformat
+
+    from .coursedir import nbgrader_config
+    from .isolation import FLAGGED, reconcile, run_nbgrader, stage
+    from .paths import NBGRADER_CONFIG
+    from .verdict import trusted_verdict
+
+    started = time.monotonic()
+    work = Path(job.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    template = Path(job.template).resolve()
+    seed = job.seed if job.seed is not None else secrets.randbits(48)
+    timeout = job.cell_timeout or int(nbgrader_config(work).Execute.timeout)
+    box = work / "box"
+    stage(box, template, job.assignment_id, job.student_id, job.notebooks, NBGRADER_CONFIG)
+    run = run_nbgrader(box, job.assignment_id, job.student_id, timeout)
+    outcome = Outcome(job.student_id, job.assignment_id, OK, seed=seed, protections="sandboxed")
+    outcome.log_tail = run.log
+
+    autograded = work / "autograded" / job.student_id / job.assignment_id
+    feedback = work / "feedback" / job.student_id / job.assignment_id
+    for folder, files in ((autograded, run.autograded), (feedback, run.feedback)):
+        if files:
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, data in files.items():
+                (folder / name).write_bytes(data)
+    outcome.autograded_dir = str(autograded) if run.autograded else ""
+    outcome.feedback_dir = str(feedback) if job.feedback and run.feedback else ""
+
+    flags: list[str] = []
+    for name, path in job.notebooks.items():
+        cells = _source_grade_cells(template, job.assignment_id, name)
+        max_points = {gid: points for gid, points, _ in cells}
+        verdicts = trusted_verdict(path, job.assignment_id, name, seed=seed, jobs=1)
+        in_kernel = run.grades.get(name, {})
+        scores, disagreements = reconcile(in_kernel, verdicts, max_points)
+        if run.success:
+            flags += disagreements
+        result = NotebookResult(name)
+        for gid, points, cell_type in cells:
+            score = scores.get(gid) if cell_type == "code" else None
+            result.grades.append({"grade_id": gid, "auto_score": score, "max_score": points,
+                                  "cell_type": cell_type})
+        if name + ".ipynb" in run.autograded:
+            try:
+                nb = nbformat.reads(run.autograded[name + ".ipynb"].decode("utf-8", "replace"), as_version=4)
+                result.timed_out_cells = _timed_out_cells_of(nb)
+            except Exception:  # noqa: BLE001 - the student's kernel may have written anything there
+                pass
+        outcome.notebooks.append(result)
+
+    if not run.success:
+        outcome.status, outcome.reason = _failure(run.log + "\n" + run.reason)
+        if run.reason and outcome.status == AUTOGRADE_FAILED:
+            outcome.reason = f"nbgrader could not finish ({run.reason}); scored by the trusted verdict"
+        else:
+            outcome.reason += "; scored by the trusted verdict"
+    elif any(nb.timed_out_cells for nb in outcome.notebooks):
+        outcome.status = TIMED_OUT
+        stopped = ", ".join(c for nb in outcome.notebooks for c in nb.timed_out_cells)
+        outcome.reason = f"stopped after {timeout} s in {stopped}; the other cells were graded"
+    elif flags:
+        outcome.status = FLAGGED
+        outcome.reason = ("nbgrader's in-kernel result disagrees with the trusted verdict, which is "
+                          "used: " + "; ".join(flags))[:600]
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def grade_in_process(job: Job) -> Outcome:
     """nbgrader autograde (sanitize + execute in a fresh kernel) and generate_feedback, for one
     student's one assignment, in `job.workdir`. Never raises for anything the student handed in.
 
