@@ -39,21 +39,34 @@ def check_gradient_steps(gradient_steps: Callable[[float, float, int], list],
         return out
 
     def check() -> None:
-        call = "gradient_steps(0.0, 0.1, 5)"
-        weights = gradient_steps(0.0, 0.1, 5)
-        if not isinstance(weights, list):
-            raise CheckFailed(f"{call} returned a {type(weights).__name__}; "
-                              "return a list with the weight after each step.")
-        if len(weights) != 5:
-            raise CheckFailed(f"{call} returned {len(weights)} weights, expected 5 (one after each "
-                              "step): check how many times your loop runs.")
-        expected = walk(0.0, 0.1, 5)
-        for i, want in enumerate(expected):
-            got = require_float(weights[i], f"{call}[{i}]")
-            require_close(got, want, f"{call}[{i}]", {
-                "the step went uphill: subtract eta * grad(w), do not add it": -want if i == 0 else float("nan"),
-                "this is the weight before the step: append w after updating it": [0.0, *expected][i],
-            })
-        if gradient_steps(1.0, 0.1, 0) != []:
-            raise CheckFailed("gradient_steps(1.0, 0.1, 0) should return [] : zero steps, no weights.")
+        documented = None
+        for w0, eta, n in [(0.0, 0.1, 5), (1.0, 0.2, 3)]:
+            call = f"gradient_steps({w0}, {eta}, {n})"
+            weights = gradient_steps(w0, eta, n)
+            if not isinstance(weights, list):
+                raise CheckFailed(f"{call} returned a {type(weights).__name__}; "
+                                  "return a list with the weight after each step.")
+            if documented is not None and weights == documented:
+                raise CheckFailed(f"{call} returned the same list as gradient_steps(0.0, 0.1, 5): the answer "
+                                  "ignores its arguments: is it hard-coded? Compute it with a loop.")
+            documented = list(weights)
+            if len(weights) != n:
+                why = {n - 1: "the loop ran number_steps - 1 times",
+                       n + 1: "the loop ran number_steps + 1 times, or the starting weight is in the list",
+                       1: "is the return statement inside the loop?",
+                       0: "the list stayed empty: append the weight after each step"}.get(
+                           len(weights), "check how many times your loop runs")
+                raise CheckFailed(f"{call} returned {len(weights)} weight{'' if len(weights) == 1 else 's'}, "
+                                  f"expected {n} (one after each step): {why}.")
+            expected = walk(w0, eta, n)
+            for i, want in enumerate(expected):
+                got = require_float(weights[i], f"{call}[{i}]")
+                require_close(got, want, f"{call}[{i}]", {
+                    "the step went uphill: subtract eta * grad(w), do not add it":
+                        w0 + eta * grad(w0) if i == 0 else float("nan"),
+                    "this is the weight before the step: append w after updating it": [w0, *expected][i],
+                })
+        got = gradient_steps(1.0, 0.1, 0)
+        if got != []:
+            raise CheckFailed(f"gradient_steps(1.0, 0.1, 0) returned {got!r}, expected []: zero steps, no weights.")
     run_check("gradient_steps", check)

@@ -39,6 +39,18 @@ def check_gradient_descent(gradient_descent: Callable[[float, float, int], float
             "that is one step: is the return statement inside the loop?": float(repeat(1.0, 0.2, 1)),
             "that is the starting value: theta was never updated (assign the result of each step)": 1.0,
         }, rel_tol=1e-6)
-        call = "gradient_descent(1.5, 0.2, 0)"
-        require_close(float(gradient_descent(1.5, 0.2, 0)), 1.5, call, {})
+        documented = float(got)
+        for theta, lr, n in [(2.0, 0.1, 3), (1.5, 0.2, 0)]:
+            call = f"gradient_descent({theta}, {lr}, {n})"
+            got = gradient_descent(theta, lr, n)
+            expected = repeat(theta, lr, n)
+            if isinstance(expected, float):
+                got = require_float(got, call)
+            require_close(float(got), float(expected), call, {
+                "that is the answer of gradient_descent(1.0, 0.2, 20): the result ignores the arguments: "
+                "is it hard-coded? Compute it with a loop": documented,
+                "the loop ran number_steps - 1 times": float(repeat(theta, lr, n - 1)) if n else float("nan"),
+                "the loop ran number_steps + 1 times": float(repeat(theta, lr, n + 1)),
+                "that is one step: is the return statement inside the loop?": float(repeat(theta, lr, 1)),
+            }, rel_tol=1e-6)
     run_check("gradient_descent", check)

@@ -26,6 +26,7 @@ def check_step(step: Callable, learning_rate: float) -> None:
         require_close(got, expected, call, {
             "the step went uphill: subtract learning_rate * x.grad, do not add it": -3.0 + learning_rate * 2.4 * -3.0,
             "x did not move: did you call y.backward() and update x?": -3.0,
+            "the learning rate is missing: move x by learning_rate * x.grad, not by x.grad": -3.0 - 2.4 * -3.0,
         }, rel_tol=1e-5)
         if not result.requires_grad or not result.is_leaf:
             raise CheckFailed(f"{call} returned a tensor that PyTorch will not give a gradient next time. "

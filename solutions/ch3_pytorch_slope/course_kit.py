@@ -6,6 +6,7 @@ edit it here, in autograder/student_kit/, never in course/ or solutions/.
 from __future__ import annotations
 
 import base64
+import html
 import io
 import math
 import numbers
@@ -27,11 +28,22 @@ def png_bundle(fig: plt.Figure, alt: str) -> dict[str, Any]:
     return {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"), "text/plain": alt}
 
 
+def description_bundle(alt: str) -> dict[str, Any]:
+    """A collapsed "Description of the figure" line that opens to the alt text.
+
+    JupyterLab and nbconvert's HTML draw a PNG output without an alt attribute, so the text a
+    screen reader needs is also given as this small output right under the figure.
+    """
+    return {"text/html": f'<details class="figure-description"><summary>Description of the figure</summary>'
+                         f"<p>{html.escape(alt)}</p></details>"}
+
+
 def show(fig: plt.Figure, alt: str) -> None:
     """Display a figure with alt text for screen readers (and as the plain-text fallback)."""
     from IPython.display import display
 
     display(png_bundle(fig, alt), metadata={"image/png": {"alt": alt}}, raw=True)
+    display(description_bundle(alt), raw=True)
 
 
 class CheckFailed(AssertionError):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import matplotlib
+import matplotlib.colors
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -19,10 +21,10 @@ def plot_line_moving(x: Sequence[float], y: Sequence[float], history: History,
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(epochs)))
     for epoch, color in zip(epochs, colors):
         w, b, _ = history[epoch - 1]
-        ax.plot(grid, w * grid + b, color=color, label=f"after {epoch} epochs: y = {w:.3f}x + {b:.3f}")
+        ax.plot(grid, w * grid + b, color=color, label=f"after {epoch} epoch{'' if epoch == 1 else 's'}: y = {w:.3f}x + {b:.3f}")
     ax.set(title="The fitted line moves toward the four points", xlabel="$x$", ylabel="$y$")
     ax.legend(fontsize=8)
-    lines = "; ".join(f"after {e} epochs w = {history[e - 1][0]:.3f}, b = {history[e - 1][1]:.3f}"
+    lines = "; ".join(f"after {e} epoch{'' if e == 1 else 's'} w = {history[e - 1][0]:.3f}, b = {history[e - 1][1]:.3f}"
                       for e in epochs)
     show(fig, f"Four data points on the line y = 2x + 1 and the fitted line at several epochs: {lines}.")
 
@@ -37,20 +39,39 @@ def plot_loss_curves(histories: Mapping[str, History]) -> None:
     show(fig, f"Loss per epoch on a log scale, one curve per setting. {ends}.")
 
 
-def plot_loss_surface(x: Sequence[float], y: Sequence[float], paths: Mapping[str, History]) -> None:
+def plot_loss_surface(x: Sequence[float], y: Sequence[float], paths: Mapping[str, History],
+                      start: tuple[float, float] | None = None) -> None:
+    """Contours of the loss over (w, b), zoomed on the paths, each path drawn from `start`."""
     xs, ys = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
-    w_grid, b_grid = np.meshgrid(np.linspace(-0.5, 3.5, 200), np.linspace(-2.5, 3.5, 200))
-    loss = ((w_grid[..., None] * xs + b_grid[..., None] - ys) ** 2).mean(axis=-1)
-    fig, ax = plt.subplots(figsize=(6.5, 5))
-    contours = ax.contour(w_grid, b_grid, loss, levels=np.geomspace(0.01, 100, 13), cmap="Greys")
-    ax.clabel(contours, fontsize=7, fmt="%.2g")
+    walks = {}
     for label, history in paths.items():
-        ws = [h[0] for h in history]
-        bs = [h[1] for h in history]
-        ax.plot(ws, bs, ".-", markersize=2, label=f"{label} (ends at w = {ws[-1]:.4f}, b = {bs[-1]:.4f})")
-    ax.plot([2], [1], "*", color="tab:red", markersize=12, label="minimum: w = 2, b = 1")
+        points = [(h[0], h[1]) for h in history]
+        walks[label] = np.array(([start] if start is not None else []) + points, dtype=float)
+    every = np.vstack([*walks.values(), [[2.0, 1.0]]])
+    (w_lo, b_lo), (w_hi, b_hi) = every.min(axis=0), every.max(axis=0)
+    pad_w, pad_b = 0.12 * (w_hi - w_lo) + 0.05, 0.12 * (b_hi - b_lo) + 0.05
+    w_grid, b_grid = np.meshgrid(np.linspace(w_lo - pad_w, w_hi + pad_w, 300),
+                                 np.linspace(b_lo - pad_b, b_hi + pad_b, 300))
+    loss = ((w_grid[..., None] * xs + b_grid[..., None] - ys) ** 2).mean(axis=-1)
+    levels = np.geomspace(max(loss.min(), 1e-4), loss.max(), 14)
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    ax.contourf(w_grid, b_grid, loss, levels=levels, cmap="Blues_r", alpha=0.45,
+                norm=matplotlib.colors.LogNorm())
+    contours = ax.contour(w_grid, b_grid, loss, levels=levels, colors="0.35", linewidths=0.8)
+    ax.clabel(contours, contours.levels[::2], fontsize=7, fmt="%.2g")
+    colors = ["tab:orange", "tab:purple", "tab:green"]
+    for i, ((label, walk), color) in enumerate(zip(walks.items(), colors)):
+        # the first path on top: later (faster) paths zigzag over the same valley
+        ax.plot(walk[:, 0], walk[:, 1], ".-", color=color, markersize=3, linewidth=1.8 - 0.5 * i,
+                zorder=4 - i, label=f"{label} (ends at w = {walk[-1, 0]:.4f}, b = {walk[-1, 1]:.4f})")
+        ax.plot(walk[-1, 0], walk[-1, 1], "s", color=color, markersize=5, zorder=4 - i)
+    if start is not None:
+        ax.plot(*start, "o", color="black", markersize=7, zorder=5, label=f"start: w = {start[0]:.3f}, b = {start[1]:.3f}")
+    ax.plot([2], [1], "*", color="tab:red", markersize=14, markeredgecolor="white", zorder=5, label="minimum: w = 2, b = 1")
     ax.set(title="Loss surface over (w, b): a long, narrow valley", xlabel="weight $w$", ylabel="bias $b$")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="best", framealpha=0.9)
+    ends = "; ".join(f"{label} ends at w = {walk[-1, 0]:.4f}, b = {walk[-1, 1]:.4f}" for label, walk in walks.items())
+    origin = f"from the start at w = {start[0]:.3f}, b = {start[1]:.3f} " if start is not None else ""
     show(fig, "Contours of the loss over w and b form a long narrow valley running diagonally through "
-              "the minimum at w = 2, b = 1; the descent paths drop quickly into the valley and then "
-              "move slowly along it.")
+              f"the minimum at w = 2, b = 1. The descent paths {origin}drop quickly into the valley and "
+              f"then move slowly along it: {ends}.")
