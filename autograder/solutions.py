@@ -59,14 +59,18 @@ def semantic_view(nb: nbformat.NotebookNode) -> list[tuple]:
     """What a reader sees: cell sources and text outputs; binary outputs by type only.
 
     PNG bytes and widget ids differ between library versions and runs, so two executions that print
-    the same text and draw the same number of figures count as the same notebook.
+    the same text and draw the same number of figures count as the same notebook. (So a change that
+    only redraws a figure needs a changed alt text, or the old file deleted, to be written.)
     """
     view = []
     for cell in nb.cells:
         outputs = []
         for out in cell.get("outputs", []):
             if out.output_type == "stream":
-                outputs.append((out.name, out.text))
+                if outputs and outputs[-1][0] == out.name:  # one print may arrive in several chunks
+                    outputs[-1] = (out.name, outputs[-1][1] + out.text)
+                else:
+                    outputs.append((out.name, out.text))
             elif out.output_type == "error":
                 outputs.append(("error", out.ename, out.evalue))
             else:
