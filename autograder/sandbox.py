@@ -236,6 +236,8 @@ def _build_argv(argv: list[str], workdir: Path, limits: Limits, m: str, uid: int
         bw += ["--setenv", k, v]
     bw += ["--perms", "0755", "--dir", "/etc"]
     bw += _system_dirs()
+    # The private /tmp first: a Python install under /tmp (a checkout there) is bound on top of it.
+    bw += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
     roots = _python_roots()
     made: set[str] = set()
     for root in roots + ["/etc/x"]:
@@ -249,7 +251,6 @@ def _build_argv(argv: list[str], workdir: Path, limits: Limits, m: str, uid: int
     for root in roots:
         bw += ["--ro-bind", root, root]
     bw += ["--proc", "/proc", "--dev", "/dev",
-           "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
            "--bind", str(Path(workdir).resolve()), SANDBOX_WORKDIR, "--chdir", SANDBOX_WORKDIR]
     # The sandbox's root (a fresh tmpfs) read-only: nothing can be created beside /sandbox and /tmp.
     bw += ["--remount-ro", "/"]
