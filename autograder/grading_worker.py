@@ -57,7 +57,7 @@ class Outcome:
     seconds: float = 0.0
     log_tail: str = ""
     seed: int | None = None
-    protections: str = ""         # "sandboxed" or "in-process" (no isolation on this machine)
+    protections: str = ""         # "sandboxed" (kernel and verdict) or "in-process" (no isolation here)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -161,7 +161,7 @@ def _execute_class():
     return ExecuteShutdownInBackground
 
 
-def _api(work: Path, cell_timeout: int | None):
+def _api(work: Path, cell_timeout: int | None, sandboxed: bool = False):
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -180,6 +180,11 @@ def _api(work: Path, cell_timeout: int | None):
                                                 CheckCellMetadata]
     if cell_timeout:
         config.Execute.timeout = int(cell_timeout)
+    if sandboxed:
+        from .sandboxed_kernel import SandboxedKernelManager
+
+        config.Execute.kernel_manager_class = SandboxedKernelManager
+        config.SandboxedKernelManager.cell_timeout = int(config.Execute.timeout)
     # A kernel that died once dies again: report it instead of running the notebook twice.
     config.Execute.execute_retries = 0
     return NbGraderAPI(CourseDirectory(config=config), config=config)
@@ -218,13 +223,13 @@ def _failure(log: str) -> tuple[str, str]:
 
 
 def grade_submission(job: Job) -> Outcome:
-    """Grade one submission: isolated (nbgrader in the sandbox + trusted verdict) where this machine
-    can sandbox, else nbgrader in this process, as plain nbgrader does (the batch says so)."""
+    """Grade one submission: isolated (the kernel in the sandbox + the trusted verdict) where this
+    machine can sandbox, else nbgrader with a plain kernel, as plain nbgrader does (the batch says so)."""
     from . import sandbox
 
     if sandbox.mode() != "none":
         return grade_isolated(job)
-    outcome = grade_in_process(job)
+    outcome = grade_with_nbgrader(job, sandboxed=False)
     outcome.protections = "in-process"
     return outcome
 
@@ -238,86 +243,83 @@ def _source_grade_cells(template: Path, assignment_id: str, notebook: str) -> li
         return [(c.name, float(c.max_score), c.cell_type) for c in nb.grade_cells]
 
 
+_SERVER: list = []  # this process's warm verdict server (one per worker process)
+
+
+def verdict_server():
+    """The worker's warm verdict server, started on first use (never one inherited through fork)."""
+    from .verdict import DEFAULT_LIMITS
+    from .verdict_server import VerdictServer
+
+    if not _SERVER or _SERVER[0][0] != os.getpid():
+        _SERVER[:] = [(os.getpid(), VerdictServer(DEFAULT_LIMITS))]
+    return _SERVER[0][1]
+
+
+def stop_verdict_server() -> None:
+    if _SERVER and _SERVER[0][0] == os.getpid():
+        _SERVER[0][1].close()
+    _SERVER.clear()
+
+
 def grade_isolated(job: Job) -> Outcome:
-    """nbgrader autograde + feedback inside the sandbox, and the trusted verdict beside it.
+    """nbgrader autograde + feedback with the kernel in the sandbox, then the trusted verdict.
 
     Scores of autograded test cells come from the trusted verdict; where nbgrader's in-kernel
-    result disagrees, the submission is flagged. Points and ids come from the instructor's
+    tests gave points the verdict does not confirm, the submission is flagged. Points and ids come from the instructor's
     gradebook, never from the submission."""
     import secrets
 
-    import nbformat
-
-    from .coursedir import nbgrader_config
-    from .isolation import FLAGGED, reconcile, run_nbgrader, stage
-    from .paths import NBGRADER_CONFIG
+    from .isolation import FLAGGED, reconcile
     from .verdict import trusted_verdict
 
     started = time.monotonic()
-    work = Path(job.workdir)
-    work.mkdir(parents=True, exist_ok=True)
     template = Path(job.template).resolve()
     seed = job.seed if job.seed is not None else secrets.randbits(48)
-    timeout = job.cell_timeout or int(nbgrader_config(work).Execute.timeout)
-    box = work / "box"
-    stage(box, template, job.assignment_id, job.student_id, job.notebooks, NBGRADER_CONFIG)
-    run = run_nbgrader(box, job.assignment_id, job.student_id, timeout)
-    outcome = Outcome(job.student_id, job.assignment_id, OK, seed=seed, protections="sandboxed")
-    outcome.log_tail = run.log
-
-    autograded = work / "autograded" / job.student_id / job.assignment_id
-    feedback = work / "feedback" / job.student_id / job.assignment_id
-    for folder, files in ((autograded, run.autograded), (feedback, run.feedback)):
-        if files:
-            folder.mkdir(parents=True, exist_ok=True)
-            for name, data in files.items():
-                (folder / name).write_bytes(data)
-    outcome.autograded_dir = str(autograded) if run.autograded else ""
-    outcome.feedback_dir = str(feedback) if job.feedback and run.feedback else ""
+    outcome = grade_with_nbgrader(job, sandboxed=True)
+    outcome.seed, outcome.protections = seed, "sandboxed"
+    nbgrader_finished = outcome.status in (OK, TIMED_OUT)
+    by_name = {nb.name: nb for nb in outcome.notebooks}
 
     flags: list[str] = []
+    notes: list[str] = []
+    notebooks = []
     for name, path in job.notebooks.items():
         cells = _source_grade_cells(template, job.assignment_id, name)
         max_points = {gid: points for gid, points, _ in cells}
-        verdicts = trusted_verdict(path, job.assignment_id, name, seed=seed, jobs=1)
-        in_kernel = run.grades.get(name, {})
-        scores, disagreements = reconcile(in_kernel, verdicts, max_points)
-        if run.success:
-            flags += disagreements
-        result = NotebookResult(name)
+        verdicts = trusted_verdict(path, job.assignment_id, name, seed=seed, jobs=1, runner=verdict_server().run)
+        graded = by_name.get(name, NotebookResult(name))
+        in_kernel = {g["grade_id"]: g["auto_score"] for g in graded.grades}
+        scores, suspicious, lenient = reconcile(in_kernel, verdicts, max_points)
+        if nbgrader_finished:
+            flags += suspicious
+            notes += lenient
+        result = NotebookResult(name, comments=graded.comments, timed_out_cells=graded.timed_out_cells)
         for gid, points, cell_type in cells:
             score = scores.get(gid) if cell_type == "code" else None
             result.grades.append({"grade_id": gid, "auto_score": score, "max_score": points,
                                   "cell_type": cell_type})
-        if name + ".ipynb" in run.autograded:
-            try:
-                nb = nbformat.reads(run.autograded[name + ".ipynb"].decode("utf-8", "replace"), as_version=4)
-                result.timed_out_cells = _timed_out_cells_of(nb)
-            except Exception:  # noqa: BLE001 - the student's kernel may have written anything there
-                pass
-        outcome.notebooks.append(result)
+        notebooks.append(result)
+    outcome.notebooks = notebooks
 
-    if not run.success:
-        outcome.status, outcome.reason = _failure(run.log + "\n" + run.reason)
-        if run.reason and outcome.status == AUTOGRADE_FAILED:
-            outcome.reason = f"nbgrader could not finish ({run.reason}); scored by the trusted verdict"
-        else:
-            outcome.reason += "; scored by the trusted verdict"
-    elif any(nb.timed_out_cells for nb in outcome.notebooks):
-        outcome.status = TIMED_OUT
-        stopped = ", ".join(c for nb in outcome.notebooks for c in nb.timed_out_cells)
-        outcome.reason = f"stopped after {timeout} s in {stopped}; the other cells were graded"
-    elif flags:
+    if not nbgrader_finished:
+        outcome.reason += "; scored by the trusted verdict"
+    elif outcome.status == OK and flags:
         outcome.status = FLAGGED
-        outcome.reason = ("nbgrader's in-kernel result disagrees with the trusted verdict, which is "
-                          "used: " + "; ".join(flags))[:600]
+        outcome.reason = ("nbgrader's in-kernel tests gave points the trusted verdict does not confirm; "
+                          "the trusted verdict is used: " + "; ".join(flags))[:600]
+    elif outcome.status == OK and notes:
+        outcome.reason = ("note: the trusted verdict judges each exercise on its own and gives points "
+                          "nbgrader's in-kernel tests did not (another cell may have broken them): "
+                          + "; ".join(notes))[:600]
     outcome.seconds = time.monotonic() - started
     return outcome
 
 
-def grade_in_process(job: Job) -> Outcome:
+def grade_with_nbgrader(job: Job, sandboxed: bool) -> Outcome:
     """nbgrader autograde (sanitize + execute in a fresh kernel) and generate_feedback, for one
     student's one assignment, in `job.workdir`. Never raises for anything the student handed in.
+    `sandboxed`: the kernel runs in the sandbox (autograder/sandboxed_kernel.py).
 
     The used kernel may still be shutting down when this returns: a process that grades and then
     exits calls `finish_kernel_shutdowns()` first (the worker loop does)."""
@@ -325,7 +327,7 @@ def grade_in_process(job: Job) -> Outcome:
 
     started = time.monotonic()
     work = prepare_workdir(job)
-    api = _api(work, job.cell_timeout)
+    api = _api(work, job.cell_timeout, sandboxed)
     outcome = Outcome(job.student_id, job.assignment_id, OK)
     result = api.autograde(job.assignment_id, job.student_id, force=True, create=True)
     log = result.get("log", "") or ""
@@ -395,6 +397,13 @@ def serve(jobs=None, protocol=None) -> int:
     warnings.filterwarnings("ignore")  # the worker's own (SQLAlchemy...) warnings; kernels are unaffected
     import nbgrader.apps  # noqa: F401 - import once, before the first job
     from nbgrader.api import Gradebook  # noqa: F401
+    from . import sandbox
+
+    if sandbox.mode() != "none":
+        try:
+            verdict_server().start()  # torch imported once, while the batch gets ready
+        except Exception as error:  # noqa: BLE001 - started again on first use, else tests run one-shot
+            print(f"verdict server not started: {error}", file=sys.stderr)
 
     for line in jobs:
         if not line.strip():
@@ -410,6 +419,7 @@ def serve(jobs=None, protocol=None) -> int:
         protocol.write(outcome.to_json() + "\n")
         protocol.flush()
     finish_kernel_shutdowns()
+    stop_verdict_server()
     return 0
 
 

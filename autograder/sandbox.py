@@ -410,7 +410,7 @@ def run_sandboxed(argv: list[str], workdir: Path | str, limits: Limits | None = 
         wall = time.monotonic() - start
         stdout, out_size = _read_capped(out_path, limits.output_bytes)
         stderr, err_size = _read_capped(err_path, limits.output_bytes)
-    reason = _reason(rc, timed_out, limits, max(out_size, err_size), wall, stderr)
+    reason = killed_reason(rc, timed_out, limits, max(out_size, err_size), wall, stderr)
     return Result(rc, stdout, stderr, timed_out, reason, wall, tuple(describe_protections()))
 
 
@@ -425,8 +425,9 @@ def _kill_tree(proc: subprocess.Popen) -> None:
         pass
 
 
-def _reason(rc: int | None, timed_out: bool, limits: Limits, out_size: int, wall: float,
-            stderr: str) -> str | None:
+def killed_reason(rc: int | None, timed_out: bool, limits: Limits, out_size: int, wall: float,
+                  stderr: str) -> str | None:
+    """Which limit ended a sandboxed command, said plainly; None if it ended on its own."""
     if timed_out:
         return f"wall-clock limit exceeded ({limits.wall_seconds:g} s)"
     sig = None

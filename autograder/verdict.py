@@ -40,11 +40,12 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .paths import SOURCE_DIR, STUDENT_KIT_DIR
 from .references import Exercise, exercises
 from .sandbox import Limits, Result, run_sandboxed
+from .verdict_server import ServerFailed
 
 log = logging.getLogger(__name__)
 
@@ -279,8 +280,22 @@ def clean(reason: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+Runner = Callable[[dict, Limits], Result]
+
+
+def run_once(program: dict, limits: Limits) -> Result:
+    """One test in a sandbox of its own: a fresh interpreter, torch imported anew."""
+    workdir = Path(tempfile.mkdtemp(prefix="verdict-"))
+    try:
+        (workdir / "program.json").write_text(json.dumps(program))
+        shutil.copyfile(HARNESS, workdir / "harness.py")
+        return run_sandboxed([sys.executable, "-I", "-B", "harness.py"], workdir, limits)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def run_exercise(program: SourceProgram, exercise: Exercise, code: dict[str, str | None],
-                 problems: dict[str, str], seed: int, limits: Limits) -> TestVerdict:
+                 problems: dict[str, str], seed: int, limits: Limits, runner: Runner | None = None) -> TestVerdict:
     max_points = program.tests[exercise.test_id].points
     fail = lambda reason: TestVerdict(0.0, max_points, reason, seed)  # noqa: E731
     if code.get(exercise.cell_id) is None:
@@ -288,13 +303,12 @@ def run_exercise(program: SourceProgram, exercise: Exercise, code: dict[str, str
     rng = random.Random(f"{seed}:{exercise.assignment_id}:{exercise.notebook}:{exercise.test_id}")
     cases = exercise.make_cases(rng)
     nonce = secrets.token_hex(16)
-    workdir = Path(tempfile.mkdtemp(prefix="verdict-"))
+    job = _program(program, exercise, code, cases, nonce)
     try:
-        (workdir / "program.json").write_text(json.dumps(_program(program, exercise, code, cases, nonce)))
-        shutil.copyfile(HARNESS, workdir / "harness.py")
-        result = run_sandboxed([sys.executable, "-I", "-B", "harness.py"], workdir, limits)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        result = (runner or run_once)(job, limits)
+    except ServerFailed as failure:  # the warm server's trouble, not the student's: run it afresh
+        log.warning("%s; running %s the one-shot way", failure, exercise.test_id)
+        result = run_once(job, limits)
     report = parse_report(result.stdout, nonce)
     if report is None:
         return fail(_no_report_reason(result, result.stdout.count(nonce)))
@@ -330,11 +344,13 @@ def run_exercise(program: SourceProgram, exercise: Exercise, code: dict[str, str
 
 def trusted_verdict(submission_path: Path | str, assignment_id: str, notebook: str,
                     seed: int | None = None, limits: Limits | None = None,
-                    jobs: int | None = None) -> dict[str, TestVerdict]:
+                    jobs: int | None = None, runner: Runner | None = None) -> dict[str, TestVerdict]:
     """Points per autograded test cell (grade_id of the source) for one submitted notebook.
 
     `seed` fixes the randomized inputs (a fresh one is drawn and logged if None; every verdict
     carries it). `limits` caps each sandboxed run (one per test cell); `jobs` runs that many at once.
+    `runner` runs one test's program (default: `run_once`, a sandbox of its own; a grading worker
+    passes its warm `VerdictServer`, with jobs=1).
     Manually graded cells (markdown answers) are not included. Never runs student code in this
     process; raises only for grader-side problems (unknown notebook, a test cell with no check).
     """
@@ -353,8 +369,11 @@ def trusted_verdict(submission_path: Path | str, assignment_id: str, notebook: s
         return {t: TestVerdict(0.0, c.points, f"submission unusable: {e}", seed) for t, c in program.tests.items()}
     jobs = jobs or min(2, os.cpu_count() or 1)
     order = sorted(program.tests, key=lambda t: program.tests[t].index)
+    if jobs == 1:  # in this thread: a warm server started here must outlive the call (bwrap dies with its thread)
+        return {t: run_exercise(program, checks[t], code, problems, seed, limits, runner) for t in order}
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {t: pool.submit(run_exercise, program, checks[t], code, problems, seed, limits) for t in order}
+        futures = {t: pool.submit(run_exercise, program, checks[t], code, problems, seed, limits, runner)
+                   for t in order}
         return {t: futures[t].result() for t in order}
 
 

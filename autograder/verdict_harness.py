@@ -1,7 +1,8 @@
 """The child side of the trusted verdict: runs inside the sandbox, next to the student's code.
 
-It is copied into the sandbox as `harness.py` and run with `python -I -B harness.py`; it reads
-`program.json` (written by autograder/verdict.py), runs the source's setup code, the student's
+It is copied into the sandbox as `harness.py`. Either it runs one test, as `python -I -B harness.py`,
+or autograder/verdict_zygote.py imports it once and runs each test in a forked child (`run`).
+A test reads its program file (written by autograder/verdict.py), runs the source's setup code, the student's
 solution cells and the reference code for the other exercises, calls the student's code on the
 parent's inputs and prints ONE line: the run's nonce, a space, and the raw observations as JSON.
 
@@ -26,11 +27,6 @@ _os_write, _os_dup, _os_dup2, _os_unlink = os.write, os.dup, os.dup2, os.unlink
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-+ ()[]<>,=/'")
 _MAX_ITEMS = 1000
 
-with open("program.json", encoding="utf-8") as _fh:
-    PROGRAM = json.load(_fh)
-_os_unlink("program.json")
-NONCE = PROGRAM["nonce"]
-
 _NP_FLOATS, _NP_INTS = (), ()
 try:
     import numpy as _np
@@ -40,8 +36,16 @@ except ImportError:  # pragma: no cover
     _np = None
 
 _torch = None
-if PROGRAM.get("torch"):
-    import torch as _torch
+
+
+def load_torch():
+    """Import torch and keep its functions before any student code runs (idempotent)."""
+    global _torch, _Tensor, _TB, _tensor, _zeros, _detach, _tolist, _numel, _dim
+    global _is_leaf, _requires_grad, _grad, _backward, _float32
+    if _torch is not None:
+        return
+    import torch
+    _torch = torch
     _Tensor = _torch.Tensor
     _TB = getattr(_torch._C, "TensorBase", None) or _torch._C._TensorBase
     _tensor, _zeros = _torch.tensor, _torch.zeros
@@ -146,8 +150,6 @@ def _dump(o):
 
 
 # ---------------------------------------------------------------- running the student's cells
-_OUT = _os_dup(1)
-_os_dup2(2, 1)  # whatever the student prints goes to stderr; only the harness writes to _OUT
 
 class _NoIPython:
     """Stands in for get_ipython() in a notebook: magics, shell escapes and handlers do nothing."""
@@ -176,27 +178,6 @@ def _finish():
     while data:
         n = _os_write(_OUT, data)
         data = data[n:]
-
-
-REPORT["setup_error"] = _run(PROGRAM["setup"], "<setup>")
-_target = PROGRAM["target"]
-for _cell in PROGRAM["cells"]:
-    if _cell["id"] == _target and PROGRAM.get("defer_target"):
-        continue
-    if _cell["source"] is None:
-        REPORT["missing"].append(_cell["id"])
-        continue
-    _err = _run(_cell["source"], "<cell " + _cell["id"] + ">")
-    if _err is not None:
-        REPORT["cell_errors"][_cell["id"]] = _err
-# the source's own setup names and the reference code for the other exercises, as the hidden tests do
-REPORT["resetup_error"] = _run(PROGRAM["setup"], "<setup again>")
-REPORT["overrides_error"] = _run(PROGRAM.get("overrides", ""), "<overrides>")
-KIND, PARAMS = PROGRAM["kind"], PROGRAM.get("params", {})
-TARGET_SOURCE = None
-for _cell in PROGRAM["cells"]:
-    if _cell["id"] == _target:
-        TARGET_SOURCE = _cell["source"]
 
 
 def _call(name, *args):
@@ -269,13 +250,50 @@ def case_train_step(case):
 _HANDLERS = {"call": case_call, "cell": case_cell, "torch_step": case_torch_step,
              "mse_loss": case_mse_loss, "train_step": case_train_step}
 
-for _case in PROGRAM["cases"]:
-    try:
-        _res = _HANDLERS[KIND](_case)
-    except _BaseException as _e:
-        _res = {"error": _exc(_e)}
-    REPORT["results"].append(_res)
 
-_finish()
-sys.stdout.flush = lambda: None  # nothing more may reach stdout
-os._exit(0)  # skip interpreter shutdown: atexit handlers and finalizers the student registered never run
+def run(program_file):
+    """Read the program (and delete it), run it, write the one report line to the real stdout, exit.
+
+    Never returns: interpreter shutdown is skipped, so atexit handlers and finalizers the student
+    registered never run."""
+    global PROGRAM, NONCE, KIND, PARAMS, TARGET_SOURCE, _target, _OUT
+    with open(program_file, encoding="utf-8") as fh:
+        PROGRAM = json.load(fh)
+    _os_unlink(program_file)
+    NONCE = PROGRAM["nonce"]
+    if PROGRAM.get("torch"):
+        load_torch()
+    _OUT = _os_dup(1)
+    _os_dup2(2, 1)  # whatever the student prints goes to stderr; only the harness writes to _OUT
+    REPORT["setup_error"] = _run(PROGRAM["setup"], "<setup>")
+    _target = PROGRAM["target"]
+    for cell in PROGRAM["cells"]:
+        if cell["id"] == _target and PROGRAM.get("defer_target"):
+            continue
+        if cell["source"] is None:
+            REPORT["missing"].append(cell["id"])
+            continue
+        err = _run(cell["source"], "<cell " + cell["id"] + ">")
+        if err is not None:
+            REPORT["cell_errors"][cell["id"]] = err
+    # the source's own setup names and the reference code for the other exercises, as the hidden tests do
+    REPORT["resetup_error"] = _run(PROGRAM["setup"], "<setup again>")
+    REPORT["overrides_error"] = _run(PROGRAM.get("overrides", ""), "<overrides>")
+    KIND, PARAMS = PROGRAM["kind"], PROGRAM.get("params", {})
+    TARGET_SOURCE = None
+    for cell in PROGRAM["cells"]:
+        if cell["id"] == _target:
+            TARGET_SOURCE = cell["source"]
+    for case in PROGRAM["cases"]:
+        try:
+            res = _HANDLERS[KIND](case)
+        except _BaseException as e:
+            res = {"error": _exc(e)}
+        REPORT["results"].append(res)
+    _finish()
+    sys.stdout.flush = lambda: None  # nothing more may reach stdout
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    run("program.json")

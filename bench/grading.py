@@ -138,7 +138,7 @@ def _execute(args: tuple[str, str]) -> float:
     started = time.perf_counter()
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=30, kernel_name="python3", allow_errors=True, record_timing=False,
-                   resources={"metadata": {"path": folder}}).execute()
+                   resources={"metadata": {"path": folder}}).execute(stderr=subprocess.DEVNULL)  # kernel's own log
     return time.perf_counter() - started
 
 
