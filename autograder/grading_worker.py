@@ -2,8 +2,10 @@
 
 `grade_submission` is the whole per-submission step. It touches nothing but its own work folder
 (a copy of the pristine gradebook, the submitted notebooks, nbgrader's autograded/ and feedback/
-output) and returns everything the batch needs as plain data, so it can run anywhere: in a worker
-process (`python -m autograder.grading_worker`, see `grading_pool`), or later inside a sandbox.
+output) and returns everything the batch needs as plain data. It runs in a worker process
+(`python -m autograder.grading_worker`, see `grading_pool`) that has imported nbgrader once.
+Where the machine can sandbox, the student's code runs only in sandboxes: the notebook's kernel
+(`sandboxed_kernel`) and the trusted verdict's children (`verdict_server`, one warm server per worker).
 
 Worker protocol: one JSON job per line on stdin, one JSON outcome per line on stdout.
 """
@@ -120,16 +122,41 @@ def _execute_class():
     import asyncio
     import threading
 
+    import nbformat
     from jupyter_core.utils import ensure_async, run_sync
     from nbgrader.preprocessors import Execute
 
     class ExecuteShutdownInBackground(Execute):
-        """nbgrader's Execute; once the last cell has run, the kernel's ordinary graceful shutdown
-        (interrupt, shutdown request, wait for it to exit, kill if it does not) goes on in a
-        background thread instead of holding up the feedback and the next submission.
+        """nbgrader's Execute, with two changes.
 
-        Every submission still gets a fresh kernel, and every kernel gets the same shutdown.
+        Once the last cell has run, the kernel's ordinary graceful shutdown (interrupt, shutdown
+        request, wait for it to exit, kill if it does not) goes on in a background thread instead
+        of holding up the feedback and the next submission. Every submission still gets a fresh
+        kernel, and every kernel gets the same shutdown.
+
+        A cell's output is kept up to MAX_CELL_OUTPUT characters while it runs (LimitOutput trims
+        further afterwards): a kernel that floods its output cannot fill the grader's memory.
         """
+
+        MAX_CELL_OUTPUT = 4 * 2**20
+
+        def preprocess(self, *args, **kwargs):
+            self._output_used: dict[int, int] = {}
+            return super().preprocess(*args, **kwargs)
+
+        def output(self, outs, msg, display_id, cell_index):
+            content = msg.get("content") or {}
+            size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in (content.get("data") or {}).values())
+            used = getattr(self, "_output_used", {})
+            before = used.get(cell_index, 0)
+            used[cell_index] = before + size
+            if before + size <= self.MAX_CELL_OUTPUT:
+                return super().output(outs, msg, display_id, cell_index)
+            if before <= self.MAX_CELL_OUTPUT:
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stderr",
+                    text=f"\n[the grader kept the first {self.MAX_CELL_OUTPUT} characters of this cell's output]\n"))
+            return None
 
         async def _async_cleanup_kernel(self) -> None:
             km, kc = self.km, getattr(self, "kc", None)

@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 HARNESS = Path(__file__).with_name("verdict_harness.py")
 MAX_NOTEBOOK_BYTES = 4 * 2**20
 MAX_CELL_CHARS = 200_000
-DEFAULT_LIMITS = Limits(cpu_seconds=30, wall_seconds=60.0, memory_bytes=3 * 2**30, processes=64,
+# Per test: the reference solutions need milliseconds; an endless loop costs at most this.
+DEFAULT_LIMITS = Limits(cpu_seconds=10, wall_seconds=20.0, memory_bytes=3 * 2**30, processes=64,
                         open_files=128, file_bytes=8 * 2**20, tmp_bytes=64 * 2**20, output_bytes=4 * 2**20)
 
 
