@@ -8,7 +8,8 @@ right, wrong and broken answers mixed, from autograder/synthetic.py) and grades 
 1. nbgrader, serial, the CLI in a fresh course folder: `nbgrader generate_assignment` (set-up, timed
    apart), then `nbgrader db student add` per student and `nbgrader autograde <aid>` per assignment;
 2. `python -m autograder grade` into a fresh OUT (everything included: gradebook set-up, grading,
-   feedback, CSVs and the report);
+   feedback, CSVs and the report; with the sandboxed kernels and the trusted verdict where the
+   machine has bubblewrap, as shipped: the line says which);
 3. the floor: the same notebooks simply executed in fresh kernels with nbclient, with the same
    parallelism as (2), nothing else.
 
@@ -118,7 +119,7 @@ def run_nbgrader(submissions: Path, made: list, work: Path) -> tuple[float, floa
     return setup, time.perf_counter() - started
 
 
-def run_ours(submissions: Path, work: Path, workers: int) -> tuple[float, list[dict]]:
+def run_ours(submissions: Path, work: Path, workers: int) -> tuple[float, list[dict], str]:
     out = work / "grade-out"
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
@@ -126,8 +127,11 @@ def run_ours(submissions: Path, work: Path, workers: int) -> tuple[float, list[d
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"python -m autograder grade failed:\n{result.stderr[-3000:]}")
+    sandboxed = "bubblewrap" in result.stderr  # `grade` lists the protections in force
+    isolation = ("sandboxed kernels + trusted verdict" if sandboxed
+                 else "NO isolation on this machine (plain nbgrader kernels)")
     with open(out / "grades.csv", newline="") as handle:
-        return seconds, list(csv.DictReader(handle))
+        return seconds, list(csv.DictReader(handle)), isolation
 
 
 def _execute(args: tuple[str, str]) -> float:
@@ -192,13 +196,14 @@ def main(argv: list[str] | None = None) -> int:
         nbgrader_cpu, cpu = cpu_seconds() - cpu, cpu_seconds()
         print(f"nbgrader autograde (serial CLI): {nbgrader_seconds:.1f} s "
               f"(+ {setup:.1f} s generate_assignment set-up, not counted); CPU {nbgrader_cpu:.1f} s with set-up")
-        ours, grades = run_ours(submissions, work, args.workers)
+        ours, grades, isolation = run_ours(submissions, work, args.workers)
         ours_cpu, cpu = cpu_seconds() - cpu, cpu_seconds()
         statuses = {}
         for row in grades:
             statuses[row["status"]] = statuses.get(row["status"], 0) + 1
         print(f"python -m autograder grade --workers {args.workers}: {ours:.1f} s, everything included "
-              f"(set-up, grading, feedback, CSVs, report); CPU {ours_cpu:.1f} s; statuses: {statuses}")
+              f"(set-up, grading, feedback, CSVs, report); CPU {ours_cpu:.1f} s; statuses: {statuses}; "
+              f"{isolation}")
         floor = run_floor(submissions, made, work, args.workers)
         floor_cpu = cpu_seconds() - cpu
         print(f"floor (nbclient, fresh kernel per notebook, default graceful shutdown, {args.workers} in "
