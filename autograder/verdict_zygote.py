@@ -8,7 +8,8 @@ test sees what an earlier one did:
 * the zygote never reads a program or a report: a child reads its own program file and writes
   its report to a file of its own (the grader writes the one and reads the other);
 * after each child, every other process in the sandbox is killed and the scratch places
-  (/sandbox but for the report, /tmp, /dev/shm, System V IPC) are emptied before the grader is told;
+  (/sandbox but for the report, /tmp, /dev/shm, System V IPC) are brought back to what they held
+  when the server started, before the grader is told;
 * the zygote is not dumpable, so a child cannot read its memory or its descriptors through /proc,
   nor trace it; the control pipes are closed in the child.
 
@@ -33,8 +34,7 @@ import harness  # noqa: E402
 sys.path.pop(0)  # and so do the tests: nothing is imported from the scratch folder
 harness.load_torch()
 
-KEEP = {"zygote.py", "harness.py"}
-SCRATCH = ("/tmp", "/dev/shm")
+SCRATCH = ("/sandbox", "/tmp", "/dev/shm")
 PR_SET_DUMPABLE, IPC_RMID = 4, 0
 
 
@@ -89,14 +89,45 @@ def _force_remove(path: str) -> None:
         os.unlink(path)
 
 
-def empty(folder: str, keep: set) -> None:
+def _entries(folder: str):
+    """(path, is a mount point or a folder to go into) below `folder`, not crossing into mounts."""
     try:
+        device = os.lstat(folder).st_dev
         names = os.listdir(folder)
     except OSError:
         return
     for name in names:
-        if name not in keep:
-            _force_remove(os.path.join(folder, name))
+        path = os.path.join(folder, name)
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        yield path, info.st_dev != device, stat.S_ISDIR(info.st_mode)
+
+
+def layout(folder: str, found: set) -> set:
+    """Everything the sandbox itself put below `folder` before any test ran: the server's own
+    files, and mount points with the folders leading to them (a Python install under /tmp)."""
+    for path, mount, is_dir in _entries(folder):
+        found.add(path)
+        if is_dir and not mount:
+            layout(path, found)
+    return found
+
+
+def empty(folder: str, keep: set) -> None:
+    """Remove whatever is below `folder` and not in `keep`; never cross into a mount."""
+    if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+        try:
+            os.chmod(folder, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+        except OSError:
+            pass  # not ours: part of the sandbox's layout, which tests cannot change either
+    for path, mount, is_dir in list(_entries(folder)):
+        if path in keep:
+            if is_dir and not mount:
+                empty(path, keep)
+        elif not mount:
+            _force_remove(path)
 
 
 def remove_sysv_ipc() -> None:
@@ -113,13 +144,11 @@ def remove_sysv_ipc() -> None:
             remove(int(row.split()[1]))
 
 
-def clean_up(keep_report: str) -> None:
+def clean_up(layout_paths: set, keep: str) -> None:
     kill_everyone_else()
-    os.chdir("/sandbox")
-    os.chmod("/sandbox", stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
-    empty("/sandbox", KEEP | {keep_report})
     for folder in SCRATCH:
-        empty(folder, set())
+        empty(folder, layout_paths | {keep})
+    os.chdir("/sandbox")
     remove_sysv_ipc()
 
 
@@ -157,6 +186,9 @@ def wait(pid: int, wall_seconds: float) -> tuple:
 def serve(control_in: int, control_out: int) -> int:
     _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     os.chdir("/sandbox")
+    layout_paths = set()
+    for folder in SCRATCH:
+        layout(folder, layout_paths)
     os.write(control_out, b"ready\n")
     commands = os.fdopen(control_in, "rb", buffering=0)
     for line in iter(commands.readline, b""):
@@ -164,14 +196,15 @@ def serve(control_in: int, control_out: int) -> int:
         assert word == b"run"
         number, cpu_seconds, wall_seconds = int(number), int(cpu_seconds), float(wall_seconds)
         report_name = f"out-{number}"
-        empty("/sandbox", KEEP | {f"program-{number}.json"})
+        program = f"/sandbox/program-{number}.json"
+        empty("/sandbox", layout_paths | {program})
         report = os.open(report_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         pid = os.fork()
         if pid == 0:
             child(number, cpu_seconds, report, (control_in, control_out))
         os.close(report)
         returncode, timed_out = wait(pid, wall_seconds)
-        clean_up(report_name)
+        clean_up(layout_paths, f"/sandbox/{report_name}")
         os.write(control_out, f"exit {number} {returncode} {int(timed_out)}\n".encode())
     return 0
 

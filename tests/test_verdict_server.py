@@ -56,11 +56,39 @@ def test_verdicts_equal_those_of_one_sandbox_per_test(server: VerdictServer, tmp
     assert server.proc is not None and server.proc.poll() is None, "one server served them all"
 
 
+COUNT_LEFTOVERS = """
+    import os
+    def probe():
+        me, zygote = os.getpid(), os.getppid()
+        others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me, zygote)]
+        files = [n for n in os.listdir("/sandbox") if not n.startswith(("out-", "program-"))]
+        tmp = os.stat("/tmp").st_dev   # a Python install under /tmp is part of the sandbox's layout
+        for root, dirs, names in os.walk("/tmp"):
+            dirs[:] = [d for d in dirs if os.stat(os.path.join(root, d)).st_dev == tmp]
+            files += dirs + names
+        try:
+            files += os.listdir("/dev/shm")
+        except OSError:
+            pass
+        segments = open("/proc/sysvipc/shm").read().splitlines()[1:]
+        return len(others) * 1000 + len(files) * 10 + len(segments)
+"""
+
+
 def test_nothing_a_test_leaves_behind_reaches_the_next(server: VerdictServer) -> None:
+    baseline, result = probe(server, COUNT_LEFTOVERS)
+    assert baseline is not None and baseline < 1000, result
     planted, _ = probe(server, """
         import os, subprocess, ctypes
         open("/sandbox/left.txt", "w").write("x")
         open("/tmp/left.txt", "w").write("x")
+        for root, dirs, names in os.walk("/tmp"):   # and inside the folders the sandbox made there
+            for d in dirs:
+                try:
+                    open(os.path.join(root, d, "left.txt"), "w").write("x")
+                except OSError:
+                    pass
+            break
         os.makedirs("/tmp/locked/inner")
         os.chmod("/tmp/locked", 0)
         try:
@@ -78,22 +106,8 @@ def test_nothing_a_test_leaves_behind_reaches_the_next(server: VerdictServer) ->
             return 1
     """)
     assert planted == 1.0
-    found, result = probe(server, """
-        import os
-        def probe():
-            me, zygote = os.getpid(), os.getppid()
-            others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me, zygote)]
-            files = [n for n in os.listdir("/sandbox") if n not in ("zygote.py", "harness.py")
-                     and not n.startswith(("out-", "program-"))]
-            files += os.listdir("/tmp")
-            try:
-                files += os.listdir("/dev/shm")
-            except OSError:
-                pass
-            segments = open("/proc/sysvipc/shm").read().splitlines()[1:]
-            return len(others) * 1000 + len(files) * 10 + len(segments)
-    """)
-    assert found == 0.0, result
+    found, result = probe(server, COUNT_LEFTOVERS)
+    assert found == baseline, result
 
 
 def test_the_server_is_out_of_a_tests_reach(server: VerdictServer) -> None:
