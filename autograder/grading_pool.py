@@ -75,7 +75,7 @@ class ForkedProcess:
     Enough of subprocess.Popen's interface for `Worker`.
     """
 
-    def __init__(self, log_path: Path):
+    def __init__(self, log_path: Path, tmp: Path):
         job_read, job_write = os.pipe()
         out_read, out_write = os.pipe()
         sys.stdout.flush()
@@ -94,6 +94,7 @@ class ForkedProcess:
                 _close_other_fds(keep={job_read, out_write})
                 os.chdir(log_path.parent)
                 os.environ.setdefault("MPLBACKEND", "Agg")
+                use_tmp(tmp)
                 from .grading_worker import serve
 
                 status = serve(os.fdopen(job_read, "r"), os.fdopen(out_write, "w", buffering=1))
@@ -130,9 +131,18 @@ class ForkedProcess:
         return self.returncode
 
 
+def use_tmp(tmp: Path) -> None:
+    """This process's temporary files (kernel scratch folders, the verdict server) go below `tmp`."""
+    import tempfile
+
+    os.environ["TMPDIR"] = str(tmp)
+    tempfile.tempdir = str(tmp)
+
+
 class Worker:
-    def __init__(self, number: int, log_dir: Path):
+    def __init__(self, number: int, log_dir: Path, tmp: Path):
         self.number = number
+        self.tmp = tmp
         self.log_path = log_dir / f"worker-{number}.log"
         self.proc = None
         self.timed_out = False
@@ -141,13 +151,14 @@ class Worker:
         """Fork (fast: nbgrader is already imported here) while this process has no other threads;
         otherwise start a fresh interpreter."""
         if fork and threading.active_count() == 1 and hasattr(os, "fork"):
-            self.proc = ForkedProcess(self.log_path)
+            self.proc = ForkedProcess(self.log_path, self.tmp)
             return
         env = dict(os.environ)
         bin_dir = str(Path(sys.executable).parent)
         env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
         env.setdefault("MPLBACKEND", "Agg")
         env["PYTHONUNBUFFERED"] = "1"
+        env["TMPDIR"] = str(self.tmp)
         package_parent = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = package_parent + os.pathsep + env.get("PYTHONPATH", "")
         with open(self.log_path, "a") as log:
@@ -210,11 +221,17 @@ class Worker:
 
 
 class Pool:
-    """`workers` worker processes, started right away (they import nbgrader while the batch gets ready)."""
+    """`workers` worker processes, started right away (they import nbgrader while the batch gets ready).
+
+    Their temporary files go to one short folder of the pool's (short: kernels' socket paths must
+    stay under 108 bytes), removed when the pool closes, also after a worker was killed."""
 
     def __init__(self, workers: int, log_dir: Path):
+        import tempfile
+
         log_dir.mkdir(parents=True, exist_ok=True)
-        self.workers = [Worker(n, log_dir) for n in range(max(1, workers))]
+        self.tmp = Path(tempfile.mkdtemp(prefix="gd-grading-"))
+        self.workers = [Worker(n, log_dir, self.tmp) for n in range(max(1, workers))]
         import nbgrader.apps  # noqa: F401 - imported once here, inherited by the forked workers
 
         for worker in self.workers:
@@ -248,8 +265,11 @@ class Pool:
             thread.join()
 
     def close(self) -> None:
+        import shutil
+
         for worker in self.workers:
             worker.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def __enter__(self) -> "Pool":
         return self

@@ -66,8 +66,10 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         folder = Path(kw.pop("cwd", None) or os.getcwd())
-        # short: a Unix socket path must stay under 108 bytes
-        self._scratch = Path(tempfile.mkdtemp(prefix="k-"))
+        base = tempfile.gettempdir()
+        if len(base) > 64:  # a Unix socket path must stay under 108 bytes
+            base = "/tmp"
+        self._scratch = Path(tempfile.mkdtemp(prefix="k-", dir=base))
         copy_visible_files(folder, self._scratch)
         self.transport = "ipc"
         self.ip = str(self._scratch / SOCKETS)

@@ -43,9 +43,10 @@ def env() -> dict:
     return environment
 
 
-def grade(*args, timeout: float = 400, check: bool = False) -> subprocess.CompletedProcess:
+def grade(*args, timeout: float = 400, check: bool = False, tmpdir: Path | None = None) -> subprocess.CompletedProcess:
     cmd = [PYTHON, "-m", "autograder", "grade", *map(str, args)]
-    result = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True, text=True, timeout=timeout)
+    environment = env() if tmpdir is None else {**env(), "TMPDIR": str(tmpdir)}
+    result = subprocess.run(cmd, cwd=REPO, env=environment, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"{cmd} exited {result.returncode}\n{result.stdout}\n{result.stderr[-4000:]}")
     return result

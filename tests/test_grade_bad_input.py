@@ -142,10 +142,14 @@ def test_wall_clock_limit_kills_a_grading_that_takes_too_long(tmp_path):
     subs, out = tmp_path / "subs", tmp_path / "out"
     put(subs, "slow", CH1, NB1, synthetic.solved(CH1, NB1))
     put(subs, "slower", CH1, NB1, _with("gradient_steps", "while True:\n    pass"))
-    result = grade(subs, "--out", out, "--workers", "1", "--time-limit", "1", timeout=300)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    result = grade(subs, "--out", out, "--workers", "1", "--time-limit", "1", timeout=300, tmpdir=tmp)
     assert result.returncode == 0, result.stderr[-3000:]
     grades = by_student(out / "grades.csv")
     for student in ("slow", "slower"):  # one second is too short for any notebook
         row = grades[(student, CH1)]
         assert row["status"] == "timed_out" and row["score"] == "", row
         assert "longer than 1 s" in row["reason"]
+    # the killed workers' scratch folders (kernel sockets, the verdict server) are gone with the batch
+    assert not list(tmp.iterdir())
