@@ -22,19 +22,19 @@ CLI = [sys.executable, "-m", "autograder", "check"]
 LINE = re.compile(r"^(\w+) \((\d+(?:\.\d+)?) points?\): (passed|failed: .+|not attempted|"
                   r"written answer: to be graded by hand|not answered)$")
 
-# (chapter, label of the wrong answer) -> words the failing line must contain
+# (chapter, label of the wrong answer) -> words the failing line (and the visible check) must contain
 EXPECTED_WORDS = {
     ("ch1_the_idea", "grad sign error"): "sign is flipped",
     ("ch1_the_idea", "grad missing factor 2"): "factor 2",
     ("ch1_the_idea", "loss with the wrong minimum"): "w = 3",
     ("ch1_the_idea", "off-by-one step count"): "number_steps - 1",
-    ("ch1_the_idea", "returns inside the loop"): "inside the loop",
+    ("ch1_the_idea", "returns inside the loop"): "return statement inside the loop",
     ("ch1_the_idea", "hard-coded documented output"): "hard-coded",
     ("ch2_implement", "sign error"): "uphill",
     ("ch2_implement", "missing factor 2"): "factor 2",
     ("ch2_implement", "tensor where a float is promised"): "float",
     ("ch2_implement", "off-by-one step count"): "number_steps - 1",
-    ("ch2_implement", "returns before the loop ends"): "inside the loop",
+    ("ch2_implement", "returns before the loop ends"): "return statement inside the loop",
     ("ch2_implement", "hard-coded documented case"): "hard-coded",
     ("ch3_pytorch_slope", "sign error"): "uphill",
     ("ch3_pytorch_slope", "gradient never reset"): "x.grad is still set",

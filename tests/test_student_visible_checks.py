@@ -15,22 +15,8 @@ import pytest
 
 from autograder import synthetic
 from autograder.paths import SOURCE_DIR, STUDENT_KIT_DIR, notebooks
+from test_student_check import EXPECTED_WORDS
 
-# label of the wrong answer -> words the visible check's message must contain
-EXPECTED_WORDS = {
-    ("ch1_the_idea", "grad sign error"): "sign is flipped",
-    ("ch1_the_idea", "grad missing factor 2"): "factor 2",
-    ("ch1_the_idea", "loss with the wrong minimum"): "w = 3",
-    ("ch1_the_idea", "off-by-one step count"): "number_steps - 1",
-    ("ch1_the_idea", "returns inside the loop"): "return statement inside the loop",
-    ("ch1_the_idea", "hard-coded documented output"): "hard-coded",
-    ("ch2_implement", "sign error"): "uphill",
-    ("ch2_implement", "missing factor 2"): "factor 2",
-    ("ch2_implement", "tensor where a float is promised"): "float",
-    ("ch2_implement", "off-by-one step count"): "number_steps - 1",
-    ("ch2_implement", "returns before the loop ends"): "return statement inside the loop",
-    ("ch2_implement", "hard-coded documented case"): "hard-coded",
-}
 
 # which visible check (in checks.py) covers which test cell, and the names it is called with
 CHECK_CALLS = {
@@ -82,7 +68,7 @@ def check_messages(aid: str, overrides: dict[str, str], tests: tuple[str, ...]) 
 
 
 def test_every_case_has_expected_words() -> None:
-    assert {(w.assignment_id, w.label) for w in CASES} == set(EXPECTED_WORDS)
+    assert {(w.assignment_id, w.label) for w in CASES} <= set(EXPECTED_WORDS)
 
 
 @pytest.mark.parametrize("aid", ["ch1_the_idea", "ch2_implement"])
