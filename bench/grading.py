@@ -3,7 +3,7 @@
     python bench/grading.py [--students 40] [--workers N] [--keep DIR]
 
 Makes a class of synthetic submissions (each student hands in one chapter, the chapters in turn;
-right, wrong and broken answers mixed, from autograder/synthetic.py) and grades it three ways, in one run:
+right, wrong and broken answers mixed, from tests/support/synthetic.py) and grades it three ways, in one run:
 
 1. nbgrader, serial, the CLI in a fresh course folder: `nbgrader generate_assignment` (set-up, timed
    apart), then `nbgrader db student add` per student and `nbgrader autograde <aid>` per assignment;
@@ -29,11 +29,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the package, and the synthetic submissions of the tests
 
-from autograder import synthetic  # noqa: E402
-from autograder.coursedir import stage_source  # noqa: E402
+from autograder.course.coursedir import stage_source  # noqa: E402
 from autograder.paths import COURSE_DIR, NBGRADER_CONFIG, assignments, notebooks  # noqa: E402
+from support import synthetic  # noqa: E402
 
 
 def cpu_seconds() -> float:

@@ -30,7 +30,7 @@ def _seconds(start: str, end: str) -> float:
 
 
 def first_line(cell: nbformat.NotebookNode) -> str:
-    lines = [l.strip() for l in cell.source.splitlines() if l.strip()]
+    lines = [line.strip() for line in cell.source.splitlines() if line.strip()]
     return (lines[0] if lines else "(empty cell)")[:70]
 
 

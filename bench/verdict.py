@@ -11,19 +11,21 @@ The last line is `speedup of the warm server: X.XX` (total one-shot / total warm
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the package, and the synthetic submissions of the tests
 
-from autograder import synthetic  # noqa: E402
+from autograder.limits import VERDICT_TEST as DEFAULT_LIMITS  # noqa: E402
 from autograder.paths import assignments, notebooks  # noqa: E402
-from autograder.sandbox import mode  # noqa: E402
-from autograder.verdict import DEFAULT_LIMITS, trusted_verdict  # noqa: E402
-from autograder.verdict_server import VerdictServer  # noqa: E402
+from autograder.sandbox.run import mode  # noqa: E402
+from autograder.verdict.program import trusted_verdict  # noqa: E402
+from autograder.verdict.server import VerdictServer  # noqa: E402
+from support import synthetic  # noqa: E402
 
 
 def best(repeat: int, run) -> float:
@@ -51,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         for aid in assignments():
             for nb in notebooks(aid):
                 path = synthetic.write(synthetic.solved(aid, nb), work / aid / f"{nb}.ipynb")
-                once = best(args.repeat, lambda: trusted_verdict(path, aid, nb, seed=1, jobs=1))
-                warm = best(args.repeat, lambda: trusted_verdict(path, aid, nb, seed=1, jobs=1, runner=server.run))
+                once = best(args.repeat, functools.partial(trusted_verdict, path, aid, nb, seed=1, jobs=1))
+                warm = best(args.repeat, functools.partial(trusted_verdict, path, aid, nb, seed=1, jobs=1,
+                                                           runner=server.run))
                 totals[0] += once
                 totals[1] += warm
                 print(f"{aid}/{nb}: one sandbox per test {once:.2f} s, warm server {warm:.3f} s, "

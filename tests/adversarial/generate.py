@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import synthetic
+from support import synthetic
 
 CORPUS = Path(__file__).resolve().parent
 

@@ -1,0 +1,205 @@
+"""`python -m autograder grade SUBMISSIONS --out OUT`: grade a class, write grades, feedback and a report.
+
+OUT is an nbgrader course folder (open it with `nbgrader formgrader` to grade the written answers):
+OUT/gradebook.db (or the --db gradebook), OUT/submitted, OUT/autograded, OUT/feedback/<student>/<assignment>,
+plus OUT/grades.csv, OUT/tests.csv and OUT/report.html, rewritten from the gradebook on every run.
+
+Each submission is graded by `worker.grade_submission` in a throwaway course folder with its
+own SQLite gradebook, in worker processes; this process alone writes the results into the gradebook,
+one submission at a time, right after it finishes. A run that is stopped keeps what it finished, and
+the next run grades only what is new or changed (--force regrades everything).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import limits
+from autograder.grading.export import GRADE_COLUMNS, TEST_COLUMNS, export, write_csv
+from autograder.grading.intake import InstructorError, Submission, collect
+from autograder.grading.outdir import Course, finished, open_gradebook, record, source_fingerprint, submission_key
+from autograder.grading.worker import Job
+from autograder.paths import assignments
+from autograder.status import OK
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    """Everything `grade` is told (the command line's options, typed)."""
+    submissions: Path                 # nbgrader's submitted layout, or an LMS .zip
+    out: Path
+    workers: int = os.cpu_count() or 1
+    db: str | None = None             # gradebook URL (default: sqlite OUT/gradebook.db)
+    force: bool = False               # regrade what is already graded
+    cell_timeout: int | None = None   # default: Execute.timeout of the course config
+    seed: int | None = None           # the trusted verdict's random inputs (default: a fresh one per run)
+    time_limit: float = limits.SUBMISSION_WALL_SECONDS
+
+
+def fail(message: str) -> int:
+    print(f"grade: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _progress(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="submission", desc="grading", disable=not sys.stderr.isatty(),
+                file=sys.stderr, dynamic_ncols=True)
+
+
+def grade(options: GradeOptions) -> int:
+    """Grade a class; the exit status (2: the instructor's input is wrong, nothing was graded)."""
+    if options.workers < 1:
+        return fail("--workers must be at least 1")
+    out: Path = options.out
+    if out.exists() and not out.is_dir():
+        return fail(f"--out {out} is a file; give a folder for the results")
+    if options.db and not options.db.startswith(("postgresql", "postgres://", "sqlite", "mysql")):
+        return fail(f"--db {options.db!r} is not a database URL (e.g. postgresql://user:pass@host:5432/grades)")
+    if not options.submissions.exists():
+        return fail(f"{options.submissions}: no such file or folder; give the submissions folder "
+                    "(<student_id>/<assignment_id>/<notebook>.ipynb) or the .zip downloaded from the LMS")
+    out.mkdir(parents=True, exist_ok=True)
+    out = out.resolve()
+    course = Course(out, options.db)
+    course.grading.mkdir(parents=True, exist_ok=True)
+    lock = open(course.grading / "lock", "w")
+    try:
+        import fcntl
+
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:
+        pass
+    except OSError:
+        lock.close()
+        return fail(f"another grade run is writing to {out}; wait for it to finish or give another --out")
+    try:
+        submissions = collect(options.submissions.resolve(), course.grading / "input")
+    except InstructorError as error:
+        lock.close()
+        return fail(str(error))
+    for stale in course.grading.glob("run-*"):  # left by a run that was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    scratch = Path(tempfile.mkdtemp(prefix="run-", dir=course.grading))
+    try:
+        return _grade(options, course, submissions, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        lock.close()
+
+
+def _warm_report_imports() -> None:
+    """matplotlib is only needed at the end: import it while the workers grade."""
+    import threading
+
+    def work() -> None:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot  # noqa: F401
+        except Exception:  # noqa: BLE001 - the report will say so itself
+            pass
+
+    threading.Thread(target=work, daemon=True).start()
+
+
+def _say_protections(seed: int) -> None:
+    """Which protections this machine gives the batch: never claim one that is not in force."""
+    from autograder.sandbox import run as sandbox
+
+    print(f"grade: trusted-verdict seed {seed}; protections:", file=sys.stderr)
+    for line in sandbox.describe_protections():
+        print(f"  - {line}", file=sys.stderr)
+    if sandbox.mode() == "none":
+        print("grade: WARNING: no sandbox here: student code runs in nbgrader's kernel with this "
+              "user's rights, as in plain nbgrader (install bubblewrap)", file=sys.stderr)
+
+
+def _grade(options: GradeOptions, course: Course, submissions: list[Submission], scratch: Path) -> int:
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    from autograder.grading.pool import Pool
+    from autograder.verdict.program import fresh_seed
+
+    warnings.filterwarnings("ignore", category=SAWarning)
+    started = time.monotonic()
+    keys, candidates = {}, []
+    fingerprints = {aid: source_fingerprint(aid) for aid in assignments()}
+    for sub in submissions:
+        if sub.gradable:
+            key = submission_key(sub, fingerprints[sub.assignment_id])
+            keys[(sub.student_id, sub.assignment_id)] = key
+            state = course.load_state(sub.student_id, sub.assignment_id)
+            if options.force or not finished(state, key, options.cell_timeout):
+                candidates.append(sub)
+    # Start the workers now: they import nbgrader while this process sets up the gradebook.
+    pool = Pool(min(options.workers, len(candidates)), course.grading / "logs") if candidates else None
+    try:
+        try:
+            course.prepare()
+        except Exception as error:  # noqa: BLE001 - e.g. a PostgreSQL server that does not answer
+            if options.db:
+                return fail(f"cannot use the gradebook at --db: {type(error).__name__}: "
+                            f"{str(error).strip().splitlines()[0]}")
+            raise
+        with open_gradebook(course) as gb:
+            in_gradebook = {(s.student.id, s.assignment.name) for a in gb.assignments for s in a.submissions}
+            states, todo = {}, []
+            for sub in submissions:
+                gb.update_or_create_student(sub.student_id)
+                if not sub.gradable:
+                    continue
+                state = course.load_state(sub.student_id, sub.assignment_id)
+                done = finished(state, keys[(sub.student_id, sub.assignment_id)], options.cell_timeout) and \
+                    (not state.get("graded") or (sub.student_id, sub.assignment_id) in in_gradebook)
+                if done and not options.force:
+                    states[(sub.student_id, sub.assignment_id)] = state
+                else:
+                    todo.append(sub)
+            gb.db.commit()
+            skipped = sum(1 for s in submissions if s.gradable) - len(todo)
+
+            jobs, by_key = [], {}
+            run_seed = options.seed if options.seed is not None else fresh_seed()
+            if todo:
+                _say_protections(run_seed)
+            for number, sub in enumerate(todo):
+                job = Job(sub.student_id, sub.assignment_id, {n: str(p) for n, p in sub.notebooks.items()},
+                          str(course.template), str(scratch / f"{number:05d}"), options.cell_timeout,
+                          seed=run_seed)
+                jobs.append(job)
+                by_key[(sub.student_id, sub.assignment_id)] = (sub, job)
+            if jobs and pool is None:
+                pool = Pool(min(options.workers, len(jobs)), course.grading / "logs")
+            if jobs:
+                _warm_report_imports()
+                with _progress(len(jobs)) as bar:
+                    for outcome in pool.run(jobs, options.time_limit):
+                        sub, job = by_key[(outcome.student_id, outcome.assignment_id)]
+                        states[(sub.student_id, sub.assignment_id)] = record(
+                            gb, course, sub, outcome, keys[(sub.student_id, sub.assignment_id)], options.cell_timeout)
+                        shutil.rmtree(job.workdir, ignore_errors=True)
+                        bar.update(1)
+            grades, tests = export(gb, submissions, states)
+    finally:
+        if pool is not None:
+            pool.close()
+    write_csv(course.out / "grades.csv", GRADE_COLUMNS, grades)
+    write_csv(course.out / "tests.csv", TEST_COLUMNS, tests)
+    from autograder.grading.report import write_report
+
+    write_report(course.out / "report.html", grades, tests)
+    problems = sum(1 for g in grades if g["status"] != OK)
+    print(f"graded {len(jobs)} submission(s) in {time.monotonic() - started:.1f} s, "
+          f"skipped {skipped} already graded" + (" (--force regrades them)" if skipped else "")
+          + f"; {problems} row(s) not ok; see {course.out / 'grades.csv'} and {course.out / 'report.html'}")
+    return 0

@@ -1,0 +1,255 @@
+"""OUT as an nbgrader course folder: its source, gradebook, config and the state of finished submissions.
+
+`Course.prepare` makes OUT ready (the source staged, a pristine gradebook template the workers
+copy, the gradebook at --db, an nbgrader_config.py for formgrader); `record` writes one finished
+submission into the gradebook and OUT; the state store remembers what was graded from what, so a
+re-run grades only what is new or changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+from autograder.course.coursedir import ensure_alembic_on_path, nbgrader_api, nbgrader_config, stage_source
+from autograder.grading.intake import Submission
+from autograder.grading.worker import Outcome
+from autograder.paths import NBGRADER_CONFIG, SOURCE_DIR, STUDENT_KIT_DIR, assignments
+from autograder.status import TIMED_OUT
+
+
+def alembic_head() -> str:
+    """nbgrader's gradebook schema version, read from its migration scripts.
+
+    Same answer as `nbgrader.api.get_alembic_version`, which runs the `alembic heads` command
+    (several seconds) every time a new gradebook is created.
+    """
+    import nbgrader.api
+
+    revisions, parents = set(), set()
+    for script in (Path(nbgrader.api.__file__).parent / "alembic" / "versions").glob("*.py"):
+        text = script.read_text()
+        revision = re.search(r"^revision\s*=\s*['\"](\w+)['\"]", text, re.M)
+        parent = re.search(r"^down_revision\s*=\s*['\"](\w+)['\"]", text, re.M)
+        if revision:
+            revisions.add(revision.group(1))
+        if parent:
+            parents.add(parent.group(1))
+    heads = revisions - parents
+    if len(heads) != 1:
+        return _slow_alembic_head()
+    return heads.pop()
+
+
+_slow_alembic_head = None
+
+
+def use_fast_alembic_head() -> None:
+    global _slow_alembic_head
+    import nbgrader.api
+
+    if _slow_alembic_head is None:
+        _slow_alembic_head = nbgrader.api.get_alembic_version
+        nbgrader.api.get_alembic_version = alembic_head
+
+
+def normalize_db_url(url: str) -> str:
+    """`postgresql://...` with the driver that is installed (SQLAlchemy may default to one that is not)."""
+    import importlib.util
+
+    if url.startswith(("postgresql://", "postgres://")):
+        rest = url.split("://", 1)[1]
+        if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:
+            return f"postgresql+psycopg2://{rest}"
+        return f"postgresql://{rest}"
+    return url
+
+
+def source_fingerprint(assignment_id: str | None = None) -> str:
+    """Hash of the course source (one assignment's, if given), the student kit and the nbgrader config."""
+    digest = hashlib.sha256()
+    source = SOURCE_DIR / assignment_id if assignment_id else SOURCE_DIR
+    files = sorted([*source.rglob("*"), *STUDENT_KIT_DIR.rglob("*.py"), NBGRADER_CONFIG])
+    for path in files:
+        if path.is_file() and "__pycache__" not in path.parts and ".ipynb_checkpoints" not in path.parts:
+            digest.update(str(path.relative_to(SOURCE_DIR.parent)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def submission_key(submission: Submission, fingerprint: str) -> str:
+    """Changes when the student's notebooks or the course source (tests, config) change."""
+    digest = hashlib.sha256(fingerprint.encode())
+    for name, path in sorted(submission.notebooks.items()):
+        digest.update(name.encode())
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+class Course:
+    """OUT as an nbgrader course folder, and the pristine gradebook template the workers copy."""
+
+    def __init__(self, out: Path, db_url: str | None):
+        self.out = out
+        self.grading = out / ".grading"
+        self.db_url = normalize_db_url(db_url) if db_url else f"sqlite:///{(out / 'gradebook.db').resolve()}"
+        self.fingerprint = source_fingerprint()
+        self.template = self.grading / f"template-{self.fingerprint}"
+        self.state_dir = self.grading / "state"
+
+    def prepare(self) -> None:
+        ensure_alembic_on_path()
+        use_fast_alembic_head()
+        self.grading.mkdir(parents=True, exist_ok=True)
+        stamp = self.grading / "source-fingerprint"
+        if not (self.out / "source").is_dir() or not stamp.exists() or stamp.read_text() != self.fingerprint:
+            shutil.rmtree(self.out / "source", ignore_errors=True)
+            stage_source(self.out)
+            stamp.write_text(self.fingerprint)
+        if not (self.template / "gradebook.db").exists():
+            for old in self.grading.glob("template-*"):
+                shutil.rmtree(old, ignore_errors=True)
+            building = self.grading / f"building-{os.getpid()}"
+            shutil.rmtree(building, ignore_errors=True)
+            building.mkdir()
+            self._generate(f"sqlite:///{(building / 'gradebook.db').resolve()}")
+            # relative, so that OUT can be moved or copied as a whole
+            (building / "source").symlink_to(Path("..") / ".." / "source", target_is_directory=True)
+            os.replace(building, self.template)
+        self._prepare_gradebook()
+        self._write_config()
+
+    def _generate(self, db_url: str) -> None:
+        from autograder.course.build import BuildError
+
+        api = nbgrader_api(self.out, db_url)
+        for assignment_id in assignments():
+            result = api.generate_assignment(assignment_id, force=True, create=True)
+            if not result["success"]:
+                log = result.get("log") or ""
+                causes = [line.strip() for line in log.splitlines()
+                          if re.match(r"\s*[\w.]+(Error|Exception|Exit)\b.*", line)]
+                raise BuildError(f"nbgrader generate_assignment {assignment_id} failed: "
+                                 f"{causes[-1] if causes else 'see the log below'}\n{log}")
+
+    def _prepare_gradebook(self) -> None:
+        stamp = self.grading / ("gradebook-" + hashlib.sha256(self.db_url.encode()).hexdigest()[:12])
+        if stamp.exists() and stamp.read_text() == self.fingerprint:
+            return
+        sqlite_file = self.out / "gradebook.db"
+        if self.db_url == f"sqlite:///{sqlite_file.resolve()}" and not sqlite_file.exists():
+            shutil.copyfile(self.template / "gradebook.db", sqlite_file)
+        else:
+            self._generate(self.db_url)  # creates or updates nbgrader's tables and the assignments
+        stamp.write_text(self.fingerprint)
+
+    def _write_config(self) -> None:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.db_url)
+        db_line = f"c.CourseDirectory.db_url = {self.db_url!r}"
+        if url.password:
+            db_line = ("# The gradebook is on a server with a password: set it here, e.g.\n"
+                       f"# c.CourseDirectory.db_url = {url.render_as_string(hide_password=True)!r}")
+        (self.out / "nbgrader_config.py").write_text(
+            '"""nbgrader config for this graded batch: `nbgrader formgrader` here to grade written answers."""\n'
+            "c = get_config()  # noqa: F821\n"
+            f"load_subconfig({str(NBGRADER_CONFIG)!r})  # noqa: F821\n"
+            f"c.CourseDirectory.root = {str(self.out.resolve())!r}\n"
+            f"{db_line}\n")
+
+    # ------------------------------------------------------------------ state of finished submissions
+
+    def state_path(self, student_id: str, assignment_id: str) -> Path:
+        return self.state_dir / student_id / f"{assignment_id}.json"
+
+    def load_state(self, student_id: str, assignment_id: str) -> dict | None:
+        try:
+            return json.loads(self.state_path(student_id, assignment_id).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def save_state(self, student_id: str, assignment_id: str, state: dict) -> None:
+        path = self.state_path(student_id, assignment_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=1))
+        os.replace(tmp, path)  # atomic: a state file is either complete or absent
+
+
+def record(gb, course: Course, submission: Submission, outcome: Outcome, key: str,
+           cell_timeout: int | None = None) -> dict:
+    """Write one finished submission into the gradebook and OUT; return its state."""
+    sid, aid = submission.student_id, submission.assignment_id
+    out = course.out
+    student = gb.update_or_create_student(sid)
+    if submission.name and not (student.first_name or student.last_name):
+        student.last_name = submission.name
+    for kind in ("submitted", "autograded", "feedback"):
+        shutil.rmtree(out / kind / sid / aid, ignore_errors=True)
+    submitted = out / "submitted" / sid / aid
+    submitted.mkdir(parents=True, exist_ok=True)
+    for name, path in submission.notebooks.items():
+        shutil.copyfile(path, submitted / f"{name}.ipynb")
+    manual = False
+    graded = bool(outcome.notebooks)  # nbgrader finished: there are scores (perhaps with cells stopped)
+    if graded:
+        if outcome.autograded_dir:
+            shutil.copytree(outcome.autograded_dir, out / "autograded" / sid / aid,
+                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        gb.update_or_create_submission(aid, sid)
+        results = {nb.name: nb for nb in outcome.notebooks}
+        for notebook in gb.find_assignment(aid).notebooks:
+            result = results.get(notebook.name)
+            scores = {g["grade_id"]: g["auto_score"] for g in result.grades} if result else {}
+            for grade in gb.find_submission_notebook(notebook.name, aid, sid).grades:
+                # nbgrader's own rules (SaveAutoGrades; a missing notebook scores zero)
+                grade.auto_score = scores.get(grade.name) if result else 0
+                manual = manual or grade.manual_score is not None
+                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None \
+                    if result else False
+            if result:
+                for comment_data in result.comments:
+                    comment = gb.find_comment(comment_data["comment_id"], notebook.name, aid, sid)
+                    comment.auto_comment = comment_data["auto_comment"]
+    gb.db.commit()
+    if graded and outcome.feedback_dir:
+        if manual:  # a grader already scored the written answers: feedback shows their scores
+            api = nbgrader_api(out, course.db_url)
+            result = api.generate_feedback(aid, sid, force=True)
+            if not result["success"]:
+                shutil.copytree(outcome.feedback_dir, out / "feedback" / sid / aid, dirs_exist_ok=True)
+        else:
+            shutil.copytree(outcome.feedback_dir, out / "feedback" / sid / aid, dirs_exist_ok=True)
+    if outcome.log_tail:
+        logs = course.grading / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        (logs / f"{sid}__{aid}.log").write_text(outcome.log_tail)
+    state = {"key": key, "status": outcome.status, "reason": outcome.reason, "graded": graded,
+             "seed": outcome.seed, "protections": outcome.protections,
+             "cell_timeout": cell_timeout,
+             "seconds": round(outcome.seconds, 2),
+             "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    course.save_state(sid, aid, state)
+    return state
+
+
+def open_gradebook(course: Course):
+    from nbgrader.api import Gradebook
+
+    return Gradebook(course.db_url, course_id())
+
+
+def course_id() -> str:
+    return nbgrader_config(Path(".")).CourseDirectory.course_id or "default_course"
+
+
+def finished(state: dict | None, key: str, cell_timeout: int | None) -> bool:
+    """Graded before, from the same notebooks and course source (a time-out only under the same limit)."""
+    if not state or state.get("key") != key:
+        return False
+    return state.get("status") != TIMED_OUT or state.get("cell_timeout") == cell_timeout

@@ -1,0 +1,141 @@
+"""OUT/report.html: one self-contained page (figures embedded as PNG) about a graded batch.
+
+The page is templates/report.html.j2, rendered with autoescaping: every value (names and reasons come
+from students and the LMS export) is escaped by Jinja2. The figures come from matplotlib as data.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from autograder.status import OK, has_score
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Figure:
+    png: str          # base64
+    alt: str
+    caption: str
+    empty: str = ""   # said instead of the figure when there is nothing to plot
+
+
+def _figure(fig, alt: str, caption: str) -> Figure:
+    return Figure(_png(fig), alt, caption)
+
+
+def score_figure(grades: list[dict]) -> Figure:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    by_assignment: dict[str, list[float]] = defaultdict(list)
+    max_scores: dict[str, float] = {}
+    for row in grades:
+        if has_score(row):
+            by_assignment[row["assignment_id"]].append(float(row["score"]))
+            max_scores[row["assignment_id"]] = float(row["max_score"])
+    if not by_assignment:
+        return Figure("", "", "", "No submission could be graded, so there is no score distribution.")
+    names = sorted(by_assignment)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.2), squeeze=False)
+    alt_parts = []
+    for ax, name in zip(axes[0], names):
+        scores, top = by_assignment[name], max_scores[name] or 1.0
+        bins = [x - 0.5 for x in range(int(top) + 2)] if top <= 30 else 10
+        ax.hist(scores, bins=bins, color="#3b6ea5", edgecolor="white")
+        ax.set_title(name)
+        ax.set_xlabel(f"score (out of {top:g})")
+        ax.set_ylabel("students")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(-0.5, top + 0.5)
+        mean = sum(scores) / len(scores)
+        alt_parts.append(f"{name}: {len(scores)} graded, mean {mean:.1f} of {top:g}, "
+                         f"lowest {min(scores):g}, highest {max(scores):g}")
+    fig.suptitle("Score distribution per assignment")
+    fig.tight_layout()
+    alt = "Histograms of scores per assignment. " + "; ".join(alt_parts) + "."
+    return _figure(fig, alt, "Score distribution per assignment (graded submissions only).")
+
+
+def pass_rates(tests: list[dict]) -> list[tuple[str, float, int]]:
+    """(assignment/test, share of students with full points, students), hardest first."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in tests:
+        if row["kind"] != "autograded":
+            continue
+        key = f"{row['assignment_id']} / {row['grade_id']}"
+        totals[key][1] += 1
+        if float(row["points"]) >= float(row["max_points"]) > 0:
+            totals[key][0] += 1
+    rates = [(key, passed / count, count) for key, (passed, count) in totals.items() if count]
+    return sorted(rates, key=lambda r: (r[1], r[0]))
+
+
+def pass_rate_figure(tests: list[dict]) -> Figure:
+    import matplotlib.pyplot as plt
+
+    rates = pass_rates(tests)
+    if not rates:
+        return Figure("", "", "", "No test cell was run, so there are no pass rates.")
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(rates) + 1.4))
+    labels = [r[0] for r in rates][::-1]
+    values = [100 * r[1] for r in rates][::-1]
+    ax.barh(labels, values, color="#c0504d")
+    for y, value in enumerate(values):
+        inside = value >= 85
+        ax.text(value - 1 if inside else value + 1, y, f"{value:.0f}%", va="center", fontsize=8,
+                ha="right" if inside else "left", color="white" if inside else "black")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("students with full points (%)")
+    ax.set_ylabel("test cell")
+    ax.set_title("Pass rate per test cell (hardest at the top)")
+    fig.tight_layout()
+    alt = "Bar chart of the pass rate per test cell, hardest first: " + "; ".join(
+        f"{key} {100 * rate:.0f}% of {count}" for key, rate, count in rates) + "."
+    return _figure(fig, alt, "Share of graded students who got full points on each test cell.")
+
+
+def _mean(rows: list[dict]) -> str:
+    scores = [float(r["score"]) for r in rows if has_score(r)]
+    return f"{sum(scores) / len(scores):.2f}" if scores else ""
+
+
+def write_report(path: Path, grades: list[dict], tests: list[dict]) -> Path:
+    problems = sorted((r for r in grades if r["status"] != OK), key=lambda r: (r["status"], r["student_id"]))
+    summary = [{"assignment": aid, "rows": len(rows), "graded": sum(1 for r in rows if has_score(r)),
+                "mean": _mean(rows), "max_score": rows[0]["max_score"]}
+               for aid, rows in sorted(_group(grades).items())]
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                                     autoescape=True, undefined=jinja2.StrictUndefined)
+    page = environment.get_template("report.html.j2").render(
+        grades=grades, graded=sum(1 for r in grades if has_score(r)), problems=problems, summary=summary,
+        written=time.strftime("%Y-%m-%d %H:%M"), score_figure=score_figure(grades),
+        pass_rate_figure=pass_rate_figure(tests), rates=pass_rates(tests))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _group(grades: list[dict]) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for row in grades:
+        groups[row["assignment_id"] or "(none)"].append(row)
+    return groups

@@ -1,0 +1,286 @@
+"""Grading one submission: nbgrader autograde + feedback in a throwaway course directory.
+
+`grade_submission` is the whole per-submission step. It touches nothing but its own work folder
+(a copy of the pristine gradebook, the submitted notebooks, nbgrader's autograded/ and feedback/
+output) and returns everything the batch needs as plain data. It runs in a worker process
+(`python -m autograder.grading.worker`, see `grading_pool`) that has imported nbgrader once.
+Where the machine can sandbox, the student's code runs only in sandboxes: the notebook's kernel
+(`sandboxed_kernel`) and the trusted verdict's children (`verdict_server`, one warm server per worker).
+
+Worker protocol: one JSON job per line on stdin, one JSON outcome per line on stdout.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from autograder.grading.nbgrader_steps import autograde_api, failure, finish_kernel_shutdowns, timed_out_cells
+from autograder.status import AUTOGRADE_FAILED, FLAGGED, NBGRADER_FINISHED, OK, TIMED_OUT
+
+
+@dataclass
+class Job:
+    student_id: str
+    assignment_id: str
+    notebooks: dict[str, str]     # notebook name (no .ipynb) -> path of the submitted file
+    template: str                 # folder holding source/ and the pristine gradebook.db
+    workdir: str                  # throwaway folder for this submission (created here)
+    cell_timeout: int | None = None
+    feedback: bool = True
+    seed: int | None = None       # the trusted verdict's random inputs (logged, so a grade can be reproduced)
+
+
+@dataclass
+class NotebookResult:
+    name: str
+    grades: list[dict] = field(default_factory=list)    # grade_id, auto_score, max_score, cell_type
+    comments: list[dict] = field(default_factory=list)  # comment_id, auto_comment
+    timed_out_cells: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    student_id: str
+    assignment_id: str
+    status: str
+    reason: str = ""
+    notebooks: list[NotebookResult] = field(default_factory=list)
+    autograded_dir: str = ""      # workdir/autograded/<student>/<assignment>
+    feedback_dir: str = ""        # workdir/feedback/<student>/<assignment>
+    seconds: float = 0.0
+    log_tail: str = ""
+    seed: int | None = None
+    protections: str = ""         # "sandboxed" (kernel and verdict) or "in-process" (no isolation here)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Outcome:
+        data = dict(data)
+        data["notebooks"] = [NotebookResult(**nb) for nb in data.get("notebooks", [])]
+        return cls(**data)
+
+
+def prepare_workdir(job: Job) -> Path:
+    work = Path(job.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    template = Path(job.template)
+    source = work / "source"
+    if not source.exists():
+        source.symlink_to(template / "source", target_is_directory=True)
+    shutil.copyfile(template / "gradebook.db", work / "gradebook.db")
+    submitted = work / "submitted" / job.student_id / job.assignment_id
+    submitted.mkdir(parents=True, exist_ok=True)
+    for name, path in job.notebooks.items():
+        shutil.copyfile(path, submitted / f"{name}.ipynb")
+    return work
+
+
+def grade_submission(job: Job) -> Outcome:
+    """Grade one submission: isolated (the kernel in the sandbox + the trusted verdict) where this
+    machine can sandbox, else nbgrader with a plain kernel, as plain nbgrader does (the batch says so)."""
+    from autograder.sandbox import run as sandbox
+
+    if sandbox.mode() != "none":
+        return grade_isolated(job)
+    outcome = grade_with_nbgrader(job, sandboxed=False)
+    outcome.protections = "in-process"
+    return outcome
+
+
+def _source_grade_cells(template: Path, assignment_id: str, notebook: str) -> list[tuple[str, float, str]]:
+    """(grade_id, max points, cell type) of the notebook's graded cells, from the instructor's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{template / 'gradebook.db'}") as gb:
+        nb = gb.find_notebook(notebook, assignment_id)
+        return [(c.name, float(c.max_score), c.cell_type) for c in nb.grade_cells]
+
+
+_SERVER: list = []  # this process's warm verdict server (one per worker process)
+
+
+def verdict_server():
+    """The worker's warm verdict server, started on first use (never one inherited through fork)."""
+    from autograder.limits import VERDICT_TEST
+    from autograder.verdict.server import VerdictServer
+
+    if not _SERVER or _SERVER[0][0] != os.getpid():
+        _SERVER[:] = [(os.getpid(), VerdictServer(VERDICT_TEST))]
+    return _SERVER[0][1]
+
+
+def stop_verdict_server() -> None:
+    if _SERVER and _SERVER[0][0] == os.getpid():
+        _SERVER[0][1].close()
+    _SERVER.clear()
+
+
+def grade_isolated(job: Job) -> Outcome:
+    """nbgrader autograde + feedback with the kernel in the sandbox, then the trusted verdict.
+
+    Scores of autograded test cells come from the trusted verdict; where nbgrader's in-kernel
+    tests gave points the verdict does not confirm, the submission is flagged. Points and ids come from the instructor's
+    gradebook, never from the submission."""
+    from autograder.verdict.program import fresh_seed, trusted_verdict
+    from autograder.verdict.reconcile import reconcile
+
+    started = time.monotonic()
+    template = Path(job.template).resolve()
+    seed = job.seed if job.seed is not None else fresh_seed()
+    outcome = grade_with_nbgrader(job, sandboxed=True)
+    outcome.seed, outcome.protections = seed, "sandboxed"
+    nbgrader_finished = outcome.status in NBGRADER_FINISHED
+    by_name = {nb.name: nb for nb in outcome.notebooks}
+
+    flags: list[str] = []
+    notes: list[str] = []
+    notebooks = []
+    for name, path in job.notebooks.items():
+        cells = _source_grade_cells(template, job.assignment_id, name)
+        max_points = {gid: points for gid, points, _ in cells}
+        verdicts = trusted_verdict(path, job.assignment_id, name, seed=seed, jobs=1, runner=verdict_server().run)
+        graded = by_name.get(name, NotebookResult(name))
+        in_kernel = {g["grade_id"]: g["auto_score"] for g in graded.grades}
+        scores, suspicious, lenient = reconcile(in_kernel, verdicts, max_points)
+        if nbgrader_finished:
+            flags += suspicious
+            notes += lenient
+        result = NotebookResult(name, comments=graded.comments, timed_out_cells=graded.timed_out_cells)
+        for gid, points, cell_type in cells:
+            score = scores.get(gid) if cell_type == "code" else None
+            result.grades.append({"grade_id": gid, "auto_score": score, "max_score": points,
+                                  "cell_type": cell_type})
+        notebooks.append(result)
+    outcome.notebooks = notebooks
+
+    if not nbgrader_finished:
+        outcome.reason += "; scored by the trusted verdict"
+    elif outcome.status == OK and flags:
+        outcome.status = FLAGGED
+        outcome.reason = ("nbgrader's in-kernel tests gave points the trusted verdict does not confirm; "
+                          "the trusted verdict is used: " + "; ".join(flags))[:600]
+    elif outcome.status == OK and notes:
+        outcome.reason = ("note: the trusted verdict judges each exercise on its own and gives points "
+                          "nbgrader's in-kernel tests did not (another cell may have broken them): "
+                          + "; ".join(notes))[:600]
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def grade_with_nbgrader(job: Job, sandboxed: bool) -> Outcome:
+    """nbgrader autograde (sanitize + execute in a fresh kernel) and generate_feedback, for one
+    student's one assignment, in `job.workdir`. Never raises for anything the student handed in.
+    `sandboxed`: the kernel runs in the sandbox (autograder/sandboxed_kernel.py).
+
+    The used kernel may still be shutting down when this returns: a process that grades and then
+    exits calls `finish_kernel_shutdowns()` first (the worker loop does)."""
+    from nbgrader.api import Gradebook
+
+    started = time.monotonic()
+    work = prepare_workdir(job)
+    api = autograde_api(work, job.cell_timeout, sandboxed)
+    outcome = Outcome(job.student_id, job.assignment_id, OK)
+    result = api.autograde(job.assignment_id, job.student_id, force=True, create=True)
+    log = result.get("log", "") or ""
+    autograded = work / "autograded" / job.student_id / job.assignment_id
+    if not result["success"]:
+        outcome.status, outcome.reason = failure(log + "\n" + str(result.get("error", "")))
+        outcome.log_tail = log[-3000:]
+        outcome.seconds = time.monotonic() - started
+        return outcome
+
+    with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
+        for name in job.notebooks:
+            sub = gb.find_submission_notebook(name, job.assignment_id, job.student_id)
+            nb_result = NotebookResult(name)
+            for grade in sub.grades:
+                nb_result.grades.append({"grade_id": grade.name, "auto_score": grade.auto_score,
+                                         "max_score": grade.max_score, "cell_type": grade.cell.cell_type})
+            for comment in sub.comments:
+                nb_result.comments.append({"comment_id": comment.name, "auto_comment": comment.auto_comment})
+            if (autograded / f"{name}.ipynb").exists():
+                nb_result.timed_out_cells = timed_out_cells(autograded / f"{name}.ipynb")
+            outcome.notebooks.append(nb_result)
+    outcome.autograded_dir = str(autograded)
+    stopped = [cell for nb in outcome.notebooks for cell in nb.timed_out_cells]
+    if stopped:
+        outcome.status = TIMED_OUT
+        limit = job.cell_timeout or api.config.Execute.timeout
+        outcome.reason = f"stopped after {limit} s in {', '.join(stopped)}; the other cells were graded"
+
+    if job.feedback:
+        feedback = api.generate_feedback(job.assignment_id, job.student_id, force=True)
+        if feedback["success"]:
+            outcome.feedback_dir = str(work / "feedback" / job.student_id / job.assignment_id)
+        else:
+            outcome.log_tail = (feedback.get("log", "") or "")[-3000:]
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _die_with_parent() -> None:
+    """If the batch is killed, its workers go too (Linux)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:
+            os._exit(1)
+    except Exception:  # noqa: BLE001 - best effort, non-Linux systems
+        pass
+
+
+def serve(jobs=None, protocol=None) -> int:
+    """Worker loop: one JSON job per line in, one JSON outcome per line out.
+
+    Run as `python -m autograder.grading.worker` it uses stdin and the original stdout (anything
+    else printed goes to stderr, the worker's log); a forked worker passes its own pipes.
+    """
+    import warnings
+
+    _die_with_parent()
+    if protocol is None:
+        protocol = os.fdopen(os.dup(1), "w", buffering=1)
+        os.dup2(2, 1)  # anything else printed goes to the log, not into the protocol
+        sys.stdout = sys.stderr
+    jobs = jobs if jobs is not None else sys.stdin
+    warnings.filterwarnings("ignore")  # the worker's own (SQLAlchemy...) warnings; kernels are unaffected
+    import nbgrader.apps  # noqa: F401 - import once, before the first job
+    from nbgrader.api import Gradebook  # noqa: F401
+
+    from autograder.sandbox import run as sandbox
+
+    if sandbox.mode() != "none":
+        try:
+            verdict_server().start()  # torch imported once, while the batch gets ready
+        except Exception as error:  # noqa: BLE001 - started again on first use, else tests run one-shot
+            print(f"verdict server not started: {error}", file=sys.stderr)
+
+    for line in jobs:
+        if not line.strip():
+            continue
+        job = Job(**json.loads(line))
+        try:
+            outcome = grade_submission(job)
+        except Exception as error:  # noqa: BLE001 - report, keep serving
+            import traceback
+
+            outcome = Outcome(job.student_id, job.assignment_id, AUTOGRADE_FAILED,
+                              f"{type(error).__name__}: {error}"[:300], log_tail=traceback.format_exc()[-3000:])
+        protocol.write(outcome.to_json() + "\n")
+        protocol.flush()
+    finish_kernel_shutdowns()
+    stop_verdict_server()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(serve())

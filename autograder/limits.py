@@ -1,0 +1,40 @@
+"""Every limit the grader puts on student code, in one place."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one sandboxed command may use (autograder/sandbox/run.py puts them in force)."""
+    cpu_seconds: int = 60              # RLIMIT_CPU (SIGXCPU, then SIGKILL one second later)
+    wall_seconds: float = 120.0        # whole process tree killed after this
+    memory_bytes: int = 3 * 2**30      # RLIMIT_AS of every process
+    processes: int = 128               # RLIMIT_NPROC (tasks, threads included) of the sandbox's user
+    open_files: int = 256              # RLIMIT_NOFILE
+    file_bytes: int = 8 * 2**20        # RLIMIT_FSIZE: largest file written, stdout and stderr included
+    tmp_bytes: int = 64 * 2**20        # size of the private /tmp
+    output_bytes: int = 256 * 2**10    # how much of stdout and of stderr is kept in the Result
+
+
+# One test of the trusted verdict: the reference solutions need milliseconds; an endless loop costs at most this.
+VERDICT_TEST = Limits(cpu_seconds=10, wall_seconds=20.0, memory_bytes=3 * 2**30, processes=64,
+                      open_files=128, file_bytes=8 * 2**20, tmp_bytes=64 * 2**20, output_bytes=4 * 2**20)
+# The warm verdict interpreter itself (every forked child sets VERDICT_TEST's CPU limit on itself).
+VERDICT_SERVER_CPU_SECONDS = 7 * 24 * 3600
+
+# What the trusted verdict reads of a submitted notebook.
+MAX_NOTEBOOK_BYTES = 4 * 2**20
+MAX_CELL_CHARS = 200_000
+
+# nbgrader's run of one submission.
+SUBMISSION_WALL_SECONDS = 600.0       # `grade --time-limit`: the whole submission, wall clock
+MAX_CELL_OUTPUT_CHARS = 4 * 2**20     # kept of one cell's output while it runs (LimitOutput trims further)
+CHECK_CELL_TIMEOUT = 30               # `check --timeout`: a student's own check of a notebook
+
+
+def kernel(cell_timeout: int) -> Limits:
+    """A notebook's kernel: room for torch and a whole notebook; cell timeouts stop it well before."""
+    return Limits(cpu_seconds=max(300, 6 * cell_timeout), wall_seconds=float(max(120, 6 * cell_timeout + 60)),
+                  memory_bytes=6 * 2**30, processes=256, open_files=512, file_bytes=64 * 2**20,
+                  tmp_bytes=128 * 2**20)

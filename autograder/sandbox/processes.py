@@ -1,0 +1,28 @@
+"""Processes below one we started: found and killed as a tree (kernels run in sessions of their own,
+so a process group is not enough)."""
+from __future__ import annotations
+
+import subprocess
+
+import psutil
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, children first found first."""
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL `proc` and everything below it, then reap `proc`."""
+    for pid in [*descendants(proc.pid), proc.pid]:
+        try:
+            psutil.Process(pid).kill()
+        except psutil.Error:
+            pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass

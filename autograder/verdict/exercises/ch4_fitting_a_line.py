@@ -1,0 +1,238 @@
+"""Chapter 4 · Fitting a line: trusted checks, wrong answers, documented outputs.
+
+The checks run in the grader and judge plain observations of the student's code (see
+autograder/verdict/observations.py); the wrong answers are mistakes students make, each losing
+exactly the tests it names in a real nbgrader run (tests/grading/test_hidden_tests_bite.py); the
+documented outputs are what the source text prints, reproduced by solutions/.
+"""
+
+from __future__ import annotations
+
+import random
+
+from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
+from autograder.verdict.observations import (
+    Case,
+    Observation,
+    close,
+    column,
+    describe,
+    error_of,
+    f32,
+    flat,
+    real,
+    tag,
+    tensor_scalar,
+)
+
+ASSIGNMENT = "ch4_fitting_a_line"
+NOTEBOOK = "fitting_a_line"
+
+REFERENCE_MSE = "mse_loss = lambda y_pred, target: ((y_pred - target) ** 2).mean()\n"
+
+
+def ref_mse(a: list[list[float]], t: list[list[float]]) -> float:
+    return sum((p[0] - q[0]) ** 2 for p, q in zip(a, t)) / len(a)
+
+
+def _cases_mse(rng: random.Random) -> list[Case]:
+    cases: list[Case] = []
+    for _ in range(20):
+        n = rng.randint(1, 12)
+        cases.append({"a": column(rng, n, 5.0), "t": column(rng, n, 5.0)})
+    cases.append({"grad_check": True, "a": [[1.0], [2.0]]})
+    return cases
+
+
+def _judge_mse(case: Case, res: Observation) -> str | None:
+    err = error_of(res)
+    if err:
+        return f"mse_loss {err}"
+    out = res.get("out")
+    if tag(out) != "torch.Tensor" or out.get("dim") != 0:
+        return f"mse_loss returns a 0-dimensional torch.Tensor, not {describe(out)}"
+    got = tensor_scalar(out)
+    if case.get("grad_check"):
+        grad = res.get("grad")
+        want = [v[0] for v in case["a"]]
+        values = flat(grad) if isinstance(grad, list) else []
+        if len(values) != len(want) or not all(close(g, w, 1e-5, 1e-8) for g, w in zip(values, want)):
+            return "the gradient must flow through mse_loss"
+        return None
+    if not close(got, ref_mse(case["a"], case["t"]), 1e-5, 1e-6):
+        return f"mse_loss on {len(case['a'])} points returned {got!r}: wrong value"
+    if flat(res.get("a_after")) != flat(case["a"]) or flat(res.get("t_after")) != flat(case["t"]):
+        return "mse_loss must not change its inputs"
+    return None
+
+
+def _cases_train(rng: random.Random) -> list[Case]:
+    cases = []
+    for _ in range(15):
+        n = rng.randint(2, 10)
+        cases.append(
+            {
+                "xs": column(rng, n, 3.0),
+                "ys": column(rng, n, 3.0),
+                "w0": f32(rng.uniform(-3, 3)),
+                "b0": f32(rng.uniform(-3, 3)),
+                "lr": rng.choice([0.0, 0.01, rng.uniform(0.0, 0.05)]),
+                "epochs": 3,
+            }
+        )
+    return cases
+
+
+def ref_train(case: Case) -> list[tuple[float, float, float]]:
+    """(loss before the update, w after, b after) for each epoch, in double precision."""
+    xs, ys = [v[0] for v in case["xs"]], [v[0] for v in case["ys"]]
+    w, b, lr, out = case["w0"], case["b0"], case["lr"], []
+    for _ in range(case["epochs"]):
+        err = [x * w + b - y for x, y in zip(xs, ys)]
+        loss = sum(e * e for e in err) / len(err)
+        gw = 2 * sum(e * x for e, x in zip(err, xs)) / len(err)
+        gb = 2 * sum(err) / len(err)
+        w, b = w - lr * gw, b - lr * gb
+        out.append((loss, w, b))
+    return out
+
+
+def _judge_train(case: Case, res: Observation) -> str | None:
+    where = f"train_step (learning_rate {case['lr']:.6g}, {len(case['xs'])} points)"
+    err = error_of(res)
+    if err:
+        return f"{where} {err}"
+    epochs = res.get("epochs")
+    if not isinstance(epochs, list):
+        return f"{where}: no observation"
+    for k, (want_loss, want_w, want_b) in enumerate(ref_train(case)):
+        if k >= len(epochs):
+            return f"{where}: stopped after {k} epochs"
+        e = epochs[k]
+        if "error" in e:
+            return f"{where}: epoch {k + 1} raised {e['error']}"
+        got = real(e.get("out"))
+        if got is None:
+            return f"{where} returned {describe(e.get('out'))}; it returns the loss as a float"
+        if not close(got, want_loss, 1e-4, 1e-5):
+            return f"{where}: epoch {k + 1}: the returned loss is not the loss before the update"
+        for name, want in (("w", want_w), ("b", want_b)):
+            o = e.get(name)
+            if tag(o) != "torch.Tensor" or not (o.get("is_leaf") is True and o.get("requires_grad") is True):
+                return f"{where}: update {name} in place (a leaf tensor that requires grad)"
+            if not close(tensor_scalar(o), want, 1e-4, 1e-4):
+                return f"{where}: epoch {k + 1}: {name} after the update is wrong"
+            g = o.get("grad", "?")
+            if g is not None and (not isinstance(g, list) or any(v != 0.0 for v in flat(g))):
+                return f"{where}: zero the gradients after the update"
+    if flat(res.get("xs_after")) != flat(case["xs"]) or flat(res.get("ys_after")) != flat(case["ys"]):
+        return f"{where}: train_step must not change x or y"
+    return None
+
+
+EXERCISES = [
+    Exercise(
+        ASSIGNMENT,
+        NOTEBOOK,
+        "test_mse_loss",
+        "mse_loss",
+        "mse_loss",
+        _cases_mse,
+        _judge_mse,
+        params={"function": "mse_loss"},
+        torch=True,
+    ),
+    Exercise(
+        ASSIGNMENT,
+        NOTEBOOK,
+        "test_train_step",
+        "train_step",
+        "train_step",
+        _cases_train,
+        _judge_train,
+        params={"function": "train_step"},
+        overrides=REFERENCE_MSE,
+        torch=True,
+    ),
+]
+
+WRONG_ANSWERS = [
+    WrongAnswer(
+        ASSIGNMENT,
+        "mse_loss",
+        "sum instead of mean",
+        ("test_mse_loss",),
+        """
+def mse_loss(y_pred, y):
+    return ((y_pred - y) ** 2).sum()
+""",
+        says="sum of the squared errors",
+    ),
+    WrongAnswer(
+        ASSIGNMENT,
+        "mse_loss",
+        "absolute instead of squared error",
+        ("test_mse_loss",),
+        """
+def mse_loss(y_pred, y):
+    return (y_pred - y).abs().mean()
+""",
+        says="not squared",
+    ),
+    WrongAnswer(
+        ASSIGNMENT,
+        "train_step",
+        "gradients never zeroed",
+        ("test_train_step",),
+        """
+def train_step(w, b, x, y, learning_rate):
+    loss = mse_loss(x * w + b, y)
+    loss.backward()
+    with torch.no_grad():
+        w -= learning_rate * w.grad
+        b -= learning_rate * b.grad
+    return loss.item()
+""",
+        says="zero",
+    ),
+    WrongAnswer(
+        ASSIGNMENT,
+        "train_step",
+        "sign error",
+        ("test_train_step",),
+        """
+def train_step(w, b, x, y, learning_rate):
+    loss = mse_loss(x * w + b, y)
+    loss.backward()
+    with torch.no_grad():
+        w += learning_rate * w.grad
+        b += learning_rate * b.grad
+    w.grad.zero_()
+    b.grad.zero_()
+    return loss.item()
+""",
+        says="uphill",
+    ),
+    WrongAnswer(
+        ASSIGNMENT,
+        "train_step",
+        "tensor where a float is promised",
+        ("test_train_step",),
+        """
+def train_step(w, b, x, y, learning_rate):
+    loss = mse_loss(x * w + b, y)
+    loss.backward()
+    with torch.no_grad():
+        w -= learning_rate * w.grad
+        b -= learning_rate * b.grad
+    w.grad.zero_()
+    b.grad.zero_()
+    return loss.detach()
+""",
+        says="float",
+    ),
+]
+
+DOCUMENTED_OUTPUTS = [
+    Documented("002_6806358a14ac8be5.txt", NOTEBOOK, ["Learned weight: 2.0000", "Learned bias: 1.0000"]),
+]

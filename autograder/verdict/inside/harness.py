@@ -1,0 +1,299 @@
+"""The child side of the trusted verdict: runs inside the sandbox, next to the student's code.
+
+It is copied into the sandbox as `harness.py`. Either it runs one test, as `python -I -B harness.py`,
+or autograder/verdict/inside/zygote.py imports it once and runs each test in a forked child (`run`).
+A test reads its program file (written by autograder/verdict.py), runs the source's setup code, the student's
+solution cells and the reference code for the other exercises, calls the student's code on the
+parent's inputs and prints ONE line: the run's nonce, a space, and the raw observations as JSON.
+
+It decides nothing: it only observes. Everything it needs is captured before any student code
+runs, so replacing builtins, json, numpy or torch functions later does not change what it
+reports; values are read only from objects of exactly the expected built-in types, everything
+else is reported by a type tag. The parent treats this output as untrusted data all the same.
+It imports nothing from the grader's package (none of it is reachable inside the sandbox).
+"""
+import builtins
+import json
+import os
+import sys
+
+_type, _len, _float, _int, _repr = type, len, float, int, repr
+_list, _tuple, _dict, _str, _bool = list, tuple, dict, str, bool
+_BaseException, _exec, _compile = BaseException, exec, compile
+_range, _enumerate, _min, _abs, _getattr = range, enumerate, min, abs, getattr
+_isinstance, _OSError = isinstance, OSError
+_float_repr, _int_repr = float.__repr__, int.__repr__
+_os_write, _os_dup, _os_dup2, _os_unlink = os.write, os.dup, os.dup2, os.unlink
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-+ ()[]<>,=/'")
+_MAX_ITEMS = 1000
+
+_NP_FLOATS, _NP_INTS = (), ()
+try:
+    import numpy as _np
+    _NP_FLOATS = (_np.float64, _np.float32, _np.float16)
+    _NP_INTS = (_np.int64, _np.int32, _np.int16, _np.int8, _np.uint64, _np.uint32, _np.uint16, _np.uint8)
+except ImportError:  # pragma: no cover
+    _np = None
+
+_torch = None
+
+
+def load_torch():
+    """Import torch and keep its functions before any student code runs (idempotent)."""
+    global _torch, _Tensor, _TB, _tensor, _zeros, _detach, _tolist, _numel, _dim
+    global _is_leaf, _requires_grad, _grad, _backward, _float32
+    if _torch is not None:
+        return
+    import torch
+    _torch = torch
+    _Tensor = _torch.Tensor
+    _TB = getattr(_torch._C, "TensorBase", None) or _torch._C._TensorBase
+    _tensor, _zeros = _torch.tensor, _torch.zeros
+    _detach, _tolist, _numel, _dim = _TB.detach, _TB.tolist, _TB.numel, _TB.dim
+    _is_leaf = _TB.is_leaf.__get__
+    _requires_grad = _TB.requires_grad.__get__
+    _grad = _TB.grad.__get__
+    _backward = _Tensor.backward
+    _float32 = _torch.float32
+
+
+def _safe(text, limit=120):
+    try:
+        text = text if _type(text) is _str else _str.__str__(_type(text).__name__)
+    except _BaseException:
+        return "?"
+    return "".join(ch if ch in _SAFE else "?" for ch in text[:limit])
+
+
+_ERRNO_MEANING = {27: "file size / output limit exceeded", 28: "no space left", 24: "open-file limit",
+                  11: "process limit", 12: "out of memory"}
+
+
+def _exc(e):
+    try:
+        name = _safe(_type(e).__name__, 60)
+        if _isinstance(e, _OSError):
+            errno = _OSError.errno.__get__(e)
+            if _type(errno) is _int and errno in _ERRNO_MEANING:
+                name += " (" + _ERRNO_MEANING[errno] + ")"
+        return name
+    except _BaseException:
+        return "?"
+
+
+def _num(x):
+    """repr of an exact float (or of an exact int converted to float), as a string."""
+    try:
+        return _float_repr(_float(x)) if _type(x) is not _float else _float_repr(x)
+    except _BaseException:
+        return "nan"
+
+
+def enc(x, depth=0):
+    """What x is, by exact type, and its value where the type is one we read values from."""
+    t = _type(x)
+    if t is _bool:
+        return {"t": "bool"}
+    if x is None:
+        return {"t": "None"}
+    if t is _int:
+        return {"t": "int", "v": _num(x)}
+    if t is _float:
+        return {"t": "float", "v": _float_repr(x)}
+    if t in _NP_FLOATS or t in _NP_INTS:
+        return {"t": "numpy." + t.__name__, "v": _float_repr(_float(x))}
+    if t is _list or t is _tuple:
+        if depth >= 3:
+            return {"t": "list" if t is _list else "tuple", "len": _len(x)}
+        n = _len(x)
+        items = [enc(x[i], depth + 1) for i in _range(_min(n, _MAX_ITEMS))]
+        return {"t": "list" if t is _list else "tuple", "len": n, "items": items}
+    if _torch is not None and t is _Tensor:
+        out = {"t": "torch.Tensor", "dim": _dim(x), "numel": _numel(x), "dtype": _safe(_repr(x.dtype)),
+               "is_leaf": _is_leaf(x), "requires_grad": _requires_grad(x)}
+        if _numel(x) <= _MAX_ITEMS:
+            out["v"] = _plain(_tolist(_detach(x)))
+        g = _grad(x)
+        if g is None:
+            out["grad"] = None
+        elif _type(g) is _Tensor and _numel(g) <= _MAX_ITEMS:
+            out["grad"] = _plain(_tolist(_detach(g)))
+        else:
+            out["grad"] = "?"
+        return out
+    return {"t": "other", "name": _safe(_getattr(t, "__qualname__", "?"))}
+
+
+def _plain(v):
+    """A tolist() result (made by torch itself): nested lists of Python numbers, as strings."""
+    if _type(v) is _list:
+        return [_plain(e) for e in v]
+    return _num(v)
+
+
+# ---------------------------------------------------------------- a JSON writer that needs nothing
+def _dump(o):
+    t = _type(o)
+    if o is None:
+        return "null"
+    if t is _bool:
+        return "true" if o else "false"
+    if t is _int:
+        return _int_repr(o)
+    if t is _str:
+        return '"' + _safe(o, 400) + '"'
+    if t is _list:
+        return "[" + ",".join(_dump(e) for e in o) + "]"
+    if t is _dict:
+        return "{" + ",".join('"' + _safe(k, 60) + '":' + _dump(v) for k, v in o.items()) + "}"
+    return '"?"'
+
+
+# ---------------------------------------------------------------- running the student's cells
+
+class _NoIPython:
+    """Stands in for get_ipython() in a notebook: magics, shell escapes and handlers do nothing."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+NS = {"__name__": "__main__", "__builtins__": builtins,
+      "get_ipython": lambda: _NoIPython(), "display": lambda *args, **kwargs: None}
+REPORT = {"cell_errors": {}, "missing": [], "results": [], "setup_error": None, "resetup_error": None,
+          "overrides_error": None}
+
+
+def _run(source, name):
+    try:
+        _exec(_compile(source, name, "exec"), NS)
+        return None
+    except _BaseException as e:
+        return _exc(e)
+
+
+def _finish():
+    line = NONCE + " " + _dump(REPORT) + "\n"
+    data = line.encode("ascii", "replace")
+    while data:
+        n = _os_write(_OUT, data)
+        data = data[n:]
+
+
+def _call(name, *args):
+    fn = NS.get(name)
+    return fn(*args)
+
+
+def case_call(case):
+    return {"out": enc(_call(PARAMS["function"], *case["args"]))}
+
+
+def case_cell(case):
+    for k, v in case.get("globals", {}).items():
+        NS[k] = v
+    if TARGET_SOURCE is None:
+        return {"error": "missing"}
+    err = _run(TARGET_SOURCE, "<cell " + _target + ">")
+    out = {"value": enc(NS.get(PARAMS["variable"]))}
+    if err is not None:
+        out["error"] = err
+    return out
+
+
+def case_torch_step(case):
+    NS["learning_rate"] = case["lr"]
+    a, c, d = case["a"], case["c"], case["d"]
+    fn = lambda t: a * t ** 2 + c * t + d  # noqa: E731
+    t = _tensor(case["x0"], requires_grad=True)
+    steps = []
+    for _k in _range(case["steps"]):
+        try:
+            t = _call(PARAMS["function"], t, fn)
+        except _BaseException as e:
+            steps.append({"error": _exc(e)})
+            break
+        steps.append(enc(t))
+        if _type(t) is not _Tensor:
+            break
+    return {"steps": steps}
+
+
+def case_mse_loss(case):
+    if case.get("grad_check"):
+        p = _tensor(case["a"], requires_grad=True)
+        out = _call(PARAMS["function"], p, _zeros(_len(case["a"]), 1))
+        if _type(out) is not _Tensor:
+            return {"out": enc(out)}
+        _backward(out)
+        return {"out": enc(out), "grad": enc(p)["grad"]}
+    a, t = _tensor(case["a"], dtype=_float32), _tensor(case["t"], dtype=_float32)
+    out = enc(_call(PARAMS["function"], a, t))
+    return {"out": out, "a_after": _plain(_tolist(a)), "t_after": _plain(_tolist(t))}
+
+
+def case_train_step(case):
+    w = _tensor([case["w0"]], requires_grad=True)
+    b = _tensor([case["b0"]], requires_grad=True)
+    xs, ys = _tensor(case["xs"], dtype=_float32), _tensor(case["ys"], dtype=_float32)
+    epochs = []
+    for _e in _range(case["epochs"]):
+        try:
+            got = _call(PARAMS["function"], w, b, xs, ys, case["lr"])
+        except _BaseException as e:
+            epochs.append({"error": _exc(e)})
+            break
+        epochs.append({"out": enc(got), "w": enc(w), "b": enc(b)})
+    return {"epochs": epochs, "xs_after": _plain(_tolist(xs)), "ys_after": _plain(_tolist(ys))}
+
+
+_HANDLERS = {"call": case_call, "cell": case_cell, "torch_step": case_torch_step,
+             "mse_loss": case_mse_loss, "train_step": case_train_step}
+
+
+def run(program_file):
+    """Read the program (and delete it), run it, write the one report line to the real stdout, exit.
+
+    Never returns: interpreter shutdown is skipped, so atexit handlers and finalizers the student
+    registered never run."""
+    global PROGRAM, NONCE, KIND, PARAMS, TARGET_SOURCE, _target, _OUT
+    with open(program_file, encoding="utf-8") as fh:
+        PROGRAM = json.load(fh)
+    _os_unlink(program_file)
+    NONCE = PROGRAM["nonce"]
+    if PROGRAM.get("torch"):
+        load_torch()
+    _OUT = _os_dup(1)
+    _os_dup2(2, 1)  # whatever the student prints goes to stderr; only the harness writes to _OUT
+    REPORT["setup_error"] = _run(PROGRAM["setup"], "<setup>")
+    _target = PROGRAM["target"]
+    for cell in PROGRAM["cells"]:
+        if cell["id"] == _target and PROGRAM.get("defer_target"):
+            continue
+        if cell["source"] is None:
+            REPORT["missing"].append(cell["id"])
+            continue
+        err = _run(cell["source"], "<cell " + cell["id"] + ">")
+        if err is not None:
+            REPORT["cell_errors"][cell["id"]] = err
+    # the source's own setup names and the reference code for the other exercises, as the hidden tests do
+    REPORT["resetup_error"] = _run(PROGRAM["setup"], "<setup again>")
+    REPORT["overrides_error"] = _run(PROGRAM.get("overrides", ""), "<overrides>")
+    KIND, PARAMS = PROGRAM["kind"], PROGRAM.get("params", {})
+    TARGET_SOURCE = None
+    for cell in PROGRAM["cells"]:
+        if cell["id"] == _target:
+            TARGET_SOURCE = cell["source"]
+    for case in PROGRAM["cases"]:
+        try:
+            res = _HANDLERS[KIND](case)
+        except _BaseException as e:
+            res = {"error": _exc(e)}
+        REPORT["results"].append(res)
+    _finish()
+    sys.stdout.flush = lambda: None  # nothing more may reach stdout
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    run("program.json")

@@ -1,0 +1,277 @@
+"""The trusted verdict: a grade decided by code that never shares an interpreter with student code.
+
+For one submitted notebook and each autograded test cell of the instructor SOURCE:
+
+1. the student's solution cells are taken from the submission by the grade_ids of the source
+   (nothing else of the submission is used: not its other cells, not its metadata, points or
+   checksums); a solution cell that is missing, not a code cell, or present several times with
+   different code counts as not answered;
+2. a sandboxed child (autograder/sandbox.py) runs the source's own setup code (imports and the
+   globals its read-only cells define), the student's solution cells up to the one under test, the
+   reference code for the exercises that one depends on (as the hidden tests do), and calls the
+   student's code on inputs drawn here from a seeded generator; it reports raw observations as JSON
+   behind a per-run random nonce (autograder/verdict/inside/harness.py);
+3. this process parses that report as untrusted data and compares it with values it computes itself
+   (autograder/verdict/exercises/<chapter>.py): all the points of the test cell, or none, and the reason.
+
+The seed is returned with every verdict (and logged), so a grade can be reproduced.
+
+What the child can still do, and why it does not matter much: the student's code shares the
+harness's interpreter, so with enough effort (frame walking, ctypes) it can make the harness report
+anything, or write a report of its own. But the inputs are random, drawn here, and the expected
+values never leave this process: a report earns points only if it holds the right values for
+those inputs, which takes computing them correctly. What a subverted harness could fake is a type
+tag (a correct value of a wrong type passing as a float). A missing, duplicated, malformed or
+incomplete report scores nothing, and nothing in a report can make this process raise.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import secrets
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.limits import MAX_CELL_CHARS, MAX_NOTEBOOK_BYTES, VERDICT_TEST, Limits
+from autograder.sandbox.run import Result, run_sandboxed
+from autograder.verdict.exercises import Exercise, exercises
+from autograder.verdict.server import ServerFailed
+from autograder.verdict.source import SourceProgram, _text, check_coverage, source_program
+
+log = logging.getLogger(__name__)
+
+HARNESS = Path(__file__).parent / "inside" / "harness.py"
+
+
+def fresh_seed() -> int:
+    """The seed of a run's random inputs when none is given (the one default, recorded with every grade)."""
+    return secrets.randbits(48)
+
+
+@dataclass(frozen=True)
+class TestVerdict:
+    points: float
+    max_points: float
+    reason: str           # "passed", or why the points were not given
+    seed: int             # reproduces the inputs: trusted_verdict(..., seed=seed)
+
+
+# ----------------------------------------------------------------------------- the submission
+
+def submitted_cells(path: Path, solution_ids: tuple[str, ...]) -> tuple[dict[str, str | None], dict[str, str]]:
+    """The student's code for each solution cell of the source, and why any is unusable.
+
+    Returns (code by grade_id, problem by grade_id); code is None where the cell cannot be used.
+    Raises ValueError if the file is not a readable notebook.
+    """
+    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        raise ValueError(f"notebook larger than {MAX_NOTEBOOK_BYTES} bytes")
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells = nb["cells"]
+        assert isinstance(cells, list)
+    except Exception as e:  # noqa: BLE001 - any malformed file is the same verdict
+        raise ValueError(f"not a readable notebook ({type(e).__name__})") from None
+    found: dict[str, list[tuple[str, str]]] = {gid: [] for gid in solution_ids}
+    for cell in cells:
+        if not isinstance(cell, dict):
+            continue
+        meta = cell.get("metadata")
+        nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
+        gid = nbg.get("grade_id") if isinstance(nbg, dict) else None
+        if isinstance(gid, str) and gid in found:
+            found[gid].append((str(cell.get("cell_type")), _text(cell.get("source"))))
+    code: dict[str, str | None] = {}
+    problems: dict[str, str] = {}
+    for gid, hits in found.items():
+        code[gid] = None
+        if not hits:
+            problems[gid] = f"solution cell {gid} is missing from the submission"
+        elif any(kind != "code" for kind, _ in hits):
+            problems[gid] = f"solution cell {gid} is not a code cell in the submission"
+        elif len({src for _, src in hits}) > 1:
+            problems[gid] = (f"solution cell {gid} appears {len(hits)} times with different code; "
+                             "which one is the answer cannot be told")
+        elif len(hits[0][1]) > MAX_CELL_CHARS:
+            problems[gid] = f"solution cell {gid} is longer than {MAX_CELL_CHARS} characters"
+        else:
+            code[gid] = python_source(hits[0][1])
+    return code, problems
+
+
+def python_source(cell_source: str) -> str:
+    """A code cell as plain Python: IPython magics and shell escapes become get_ipython() calls.
+
+    A pure text transformation (nothing is run); inside the sandbox get_ipython() is a stub on
+    which every magic does nothing, so `%matplotlib inline` in an answer costs nothing.
+    """
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+        return TransformerManager().transform_cell(cell_source)
+    except Exception:  # noqa: BLE001 - IPython missing or the cell cannot be parsed: run it as written
+        return cell_source
+
+
+# ----------------------------------------------------------------------------- one test in the sandbox
+
+def _program(program: SourceProgram, exercise: Exercise, code: dict[str, str | None],
+             cases: list[dict], nonce: str) -> dict:
+    target_index = program.order[exercise.cell_id]
+    cells = [{"id": gid, "source": code.get(gid)} for gid in program.solution_ids
+             if program.order[gid] <= target_index]
+    return {"nonce": nonce, "setup": program.setup, "cells": cells, "target": exercise.cell_id,
+            "defer_target": exercise.defer_target, "overrides": exercise.overrides,
+            "kind": exercise.kind, "params": exercise.params, "torch": exercise.torch, "cases": cases}
+
+
+def parse_report(stdout: str, nonce: str) -> dict | None:
+    """The harness's one report line, or None if it is absent, duplicated or malformed."""
+    lines = [line for line in stdout.splitlines() if line.startswith(nonce + " ")]
+    if len(lines) != 1:
+        return None
+    try:
+        report = json.loads(lines[0][len(nonce) + 1:])
+    except Exception:  # noqa: BLE001 - ValueError, RecursionError on a forged, deeply nested report
+        return None
+    return report if isinstance(report, dict) and isinstance(report.get("results"), list) else None
+
+
+def _no_report_reason(result: Result, stdout_has_nonce: int) -> str:
+    if result.killed_reason:
+        return f"the code did not finish: {result.killed_reason}"
+    if stdout_has_nonce > 1:
+        return "the run's report was forged or duplicated"
+    return f"the code ended the run early (exit status {result.returncode}) before the checks finished"
+
+
+def clean(reason: str, limit: int = 300) -> str:
+    """A reason fit to show: printable ASCII only (parts of it come from the child), bounded."""
+    text = "".join(ch if " " <= ch <= "~" else "?" for ch in str(reason))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+Runner = Callable[[dict, Limits], Result]
+
+
+def run_once(program: dict, limits: Limits) -> Result:
+    """One test in a sandbox of its own: a fresh interpreter, torch imported anew."""
+    workdir = Path(tempfile.mkdtemp(prefix="verdict-"))
+    try:
+        (workdir / "program.json").write_text(json.dumps(program))
+        shutil.copyfile(HARNESS, workdir / "harness.py")
+        return run_sandboxed([sys.executable, "-I", "-B", "harness.py"], workdir, limits)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_exercise(program: SourceProgram, exercise: Exercise, code: dict[str, str | None],
+                 problems: dict[str, str], seed: int, limits: Limits, runner: Runner | None = None) -> TestVerdict:
+    max_points = program.tests[exercise.test_id].points
+    fail = lambda reason: TestVerdict(0.0, max_points, reason, seed)  # noqa: E731
+    if code.get(exercise.cell_id) is None:
+        return fail(problems.get(exercise.cell_id, f"solution cell {exercise.cell_id} is missing"))
+    rng = random.Random(f"{seed}:{exercise.assignment_id}:{exercise.notebook}:{exercise.test_id}")
+    cases = exercise.make_cases(rng)
+    nonce = secrets.token_hex(16)
+    job = _program(program, exercise, code, cases, nonce)
+    try:
+        result = (runner or run_once)(job, limits)
+    except ServerFailed as failure:  # the warm server's trouble, not the student's: run it afresh
+        log.warning("%s; running %s the one-shot way", failure, exercise.test_id)
+        result = run_once(job, limits)
+    report = parse_report(result.stdout, nonce)
+    if report is None:
+        return fail(_no_report_reason(result, result.stdout.count(nonce)))
+    if report.get("setup_error"):
+        # Before any student code ran: the grader's side is broken (e.g. torch missing in the sandbox),
+        # unless the report is forged. Never raise on what the child says: log it loudly and give nothing.
+        log.error("%s/%s %s: the source's setup code failed in the sandbox (%s)", exercise.assignment_id,
+                  exercise.notebook, exercise.test_id, report["setup_error"])
+        return fail(clean(f"the notebook's setup failed before the student's code ran "
+                          f"({report['setup_error']}); a grader problem or a forged report: check the log"))
+    if report.get("resetup_error") or report.get("overrides_error"):
+        # The student's code broke the interpreter for the source's own code.
+        return fail(clean(f"the notebook's setup could not run after the student's code "
+                          f"({report.get('resetup_error') or report.get('overrides_error')})"))
+    results = report["results"]
+    if len(results) != len(cases):
+        return fail("the run's report is incomplete")
+    for case, res in zip(cases, results):
+        try:
+            why = exercise.judge(case, res)
+        except Exception as e:  # noqa: BLE001 - a malformed observation fails the test, never the grader
+            why = f"malformed observation ({type(e).__name__})"
+        if why:
+            errors = report.get("cell_errors")
+            cell_error = errors.get(exercise.cell_id) if isinstance(errors, dict) else None
+            if cell_error and not exercise.defer_target:
+                why += f" (running the solution cell raised {cell_error})"
+            return fail(clean(why))
+    return TestVerdict(max_points, max_points, "passed", seed)
+
+
+# ----------------------------------------------------------------------------- the API
+
+def trusted_verdict(submission_path: Path | str, assignment_id: str, notebook: str,
+                    seed: int | None = None, limits: Limits | None = None,
+                    jobs: int | None = None, runner: Runner | None = None) -> dict[str, TestVerdict]:
+    """Points per autograded test cell (grade_id of the source) for one submitted notebook.
+
+    `seed` fixes the randomized inputs (a fresh one is drawn and logged if None; every verdict
+    carries it). `limits` caps each sandboxed run (one per test cell); `jobs` runs that many at once.
+    `runner` runs one test's program (default: `run_once`, a sandbox of its own; a grading worker
+    passes its warm `VerdictServer`, with jobs=1).
+    Manually graded cells (markdown answers) are not included. Never runs student code in this
+    process; raises only for grader-side problems (unknown notebook, a test cell with no check).
+    """
+    if seed is None:
+        seed = fresh_seed()
+    limits = limits or VERDICT_TEST
+    program = source_program(assignment_id, notebook)
+    problems_in_grader = check_coverage(assignment_id, notebook)
+    if problems_in_grader:
+        raise RuntimeError("; ".join(problems_in_grader))
+    log.info("trusted verdict of %s (%s/%s) with seed %d", submission_path, assignment_id, notebook, seed)
+    checks = exercises(assignment_id, notebook)
+    try:
+        code, problems = submitted_cells(Path(submission_path), program.solution_ids)
+    except (OSError, ValueError) as e:
+        return {t: TestVerdict(0.0, c.points, f"submission unusable: {e}", seed) for t, c in program.tests.items()}
+    jobs = jobs or min(2, os.cpu_count() or 1)
+    order = sorted(program.tests, key=lambda t: program.tests[t].index)
+    if jobs == 1:  # in this thread: a warm server started here must outlive the call (bwrap dies with its thread)
+        return {t: run_exercise(program, checks[t], code, problems, seed, limits, runner) for t in order}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {t: pool.submit(run_exercise, program, checks[t], code, problems, seed, limits, runner)
+                   for t in order}
+        return {t: futures[t].result() for t in order}
+
+
+def score(verdicts: dict[str, TestVerdict]) -> tuple[float, float]:
+    """(points earned, points possible)."""
+    return (sum(v.points for v in verdicts.values()), sum(v.max_points for v in verdicts.values()))
+
+
+def _main(argv: list[str] | None = None) -> int:
+    import argparse
+    parser = argparse.ArgumentParser(description="trusted verdict of one submitted notebook")
+    parser.add_argument("submission")
+    parser.add_argument("assignment_id")
+    parser.add_argument("notebook")
+    parser.add_argument("--seed", type=int)
+    args = parser.parse_args(argv)
+    verdicts = trusted_verdict(args.submission, args.assignment_id, args.notebook, args.seed)
+    for test_id, v in verdicts.items():
+        print(f"{test_id}: {v.points:g}/{v.max_points:g}  {v.reason}  (seed {v.seed})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

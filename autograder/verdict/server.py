@@ -1,0 +1,155 @@
+"""The grader's side of the warm verdict interpreter (autograder/verdict/inside/zygote.py).
+
+One `VerdictServer` per grading worker: a sandbox that has imported numpy and torch once and
+forks a fresh child for every test of the trusted verdict. `run` has the signature of a one-shot
+sandboxed run and returns the same `Result`; if the server misbehaves in any way (died, hung,
+garbled its answer), it is killed and `ServerFailed` is raised, and the caller runs that test
+the one-shot way instead.
+
+Start and use it from a thread that lives as long as the server: bubblewrap's --die-with-parent
+kills the sandbox when the thread that started it ends.
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from autograder.limits import VERDICT_SERVER_CPU_SECONDS, Limits
+from autograder.sandbox.processes import kill_tree
+from autograder.sandbox.results import read_result_file
+from autograder.sandbox.run import BASE_ENV, Result, describe_protections, killed_reason, sandboxed_argv
+
+HERE = Path(__file__).parent
+ZYGOTE = HERE / "inside" / "zygote.py"
+HARNESS = HERE / "inside" / "harness.py"
+START_SECONDS = 120.0   # importing torch on a loaded machine
+
+
+class ServerFailed(RuntimeError):
+    """The server could not run the test (not the test's fault): run it another way."""
+
+
+class VerdictServer:
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.proc: subprocess.Popen | None = None
+        self.folder: Path | None = None
+        self.number = 0
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="verdict-server-"))
+        shutil.copyfile(ZYGOTE, self.folder / "zygote.py")
+        shutil.copyfile(HARNESS, self.folder / "harness.py")
+        to_zygote_r, self._to_zygote = os.pipe()
+        self._from_zygote, from_zygote_w = os.pipe()
+        limits = replace(self.limits, cpu_seconds=VERDICT_SERVER_CPU_SECONDS)
+        argv = sandboxed_argv([sys.executable, "-I", "-B", "zygote.py", str(to_zygote_r), str(from_zygote_w)],
+                              self.folder, limits)
+        self.log = self.folder.with_suffix(".log")
+        try:
+            with open(self.log, "wb") as log:
+                self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                             env=dict(BASE_ENV), start_new_session=True,
+                                             pass_fds=(to_zygote_r, from_zygote_w))
+        finally:
+            os.close(to_zygote_r)
+            os.close(from_zygote_w)
+        self._buffer = b""
+        try:
+            ready = self._read_line(START_SECONDS) == b"ready"
+        except (OSError, ValueError):
+            ready = False
+        if not ready:
+            tail = self.log_tail()
+            self.close()
+            raise ServerFailed(f"the verdict server did not start: {tail}")
+
+    def close(self) -> None:
+        if self.proc is not None:
+            kill_tree(self.proc)
+            self.proc = None
+            for fd in (self._to_zygote, self._from_zygote):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.log.unlink(missing_ok=True)
+            self.folder = None
+
+    def log_tail(self) -> str:
+        """The end of the zygote's own messages (a traceback, if it failed)."""
+        try:
+            with open(self.log, "rb") as fh:
+                fh.seek(max(0, self.log.stat().st_size - 1500))
+                return fh.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    def __enter__(self) -> VerdictServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ one test
+    def run(self, program: dict, limits: Limits) -> Result:
+        """Run `harness.run` on `program` in a fresh fork; the same Result as a one-shot run."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.close()
+            self.start()
+        assert self.folder is not None
+        self.number += 1
+        n = self.number
+        started = time.monotonic()
+        program_file = self.folder / f"program-{n}.json"
+        program_file.write_text(json.dumps(program))
+        program_file.chmod(0o644)
+        try:
+            os.write(self._to_zygote, f"run {n} {limits.cpu_seconds} {limits.wall_seconds}\n".encode())
+            answer = self._read_line(limits.wall_seconds + 30)
+            word, number, returncode, timed_out = answer.decode("ascii").split()
+            if word != "exit" or int(number) != n or timed_out not in ("0", "1"):
+                raise ValueError(answer)
+            returncode = int(returncode)
+        except (OSError, ValueError, UnicodeDecodeError) as error:
+            tail = self.log_tail()
+            self.close()
+            raise ServerFailed(f"the verdict server stopped answering ({type(error).__name__}) {tail}") from None
+        try:
+            data = read_result_file(self.folder, f"out-{n}", limits.file_bytes)
+        except (OSError, ValueError):
+            data = b""
+        finally:
+            (self.folder / f"out-{n}").unlink(missing_ok=True)
+        wall = time.monotonic() - started
+        stdout = data[: limits.output_bytes].decode("utf-8", errors="replace")
+        reason = killed_reason(returncode, timed_out == "1", limits, len(data), wall, "")
+        return Result(returncode, stdout, "", timed_out == "1", reason, wall, tuple(describe_protections()))
+
+    def _read_line(self, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise OSError("timed out")
+            ready, _, _ = select.select([self._from_zygote], [], [], left)
+            if ready:
+                chunk = os.read(self._from_zygote, 4096)
+                if not chunk:
+                    raise OSError("closed")
+                self._buffer += chunk
+                if len(self._buffer) > 4096:
+                    raise ValueError("answer too long")
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line

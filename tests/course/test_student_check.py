@@ -1,0 +1,168 @@
+"""`python -m autograder check NOTEBOOK`: one line per exercise, in plain words; and nbgrader's Validate.
+
+Notebooks are made from the release with `autograder.synthetic`: solved, half done, and with each
+plausible wrong answer from `synthetic.WRONG_ANSWERS`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from autograder.course import check
+from support import synthetic
+from autograder.paths import COURSE_DIR, assignments, notebooks
+
+CLI = [sys.executable, "-m", "autograder", "check"]
+LINE = re.compile(r"^(\w+) \((\d+(?:\.\d+)?) points?\): (passed|failed: .+|not attempted|"
+                  r"written answer: to be graded by hand|not answered)$")
+
+# (chapter, label of the wrong answer) -> words the failing line (and the visible check) must contain
+EXPECTED_WORDS = {(w.assignment_id, w.label): w.says for w in synthetic.WRONG_ANSWERS}
+
+
+def student_copy(tmp: Path, aid: str, nb) -> Path:
+    """The chapter folder as a student has it, with `nb` as the notebook."""
+    folder = shutil.copytree(COURSE_DIR / aid, tmp / aid)
+    (name,) = notebooks(aid)
+    return synthetic.write(nb, Path(folder) / f"{name}.ipynb")
+
+
+def parse(stdout: str) -> dict[str, str]:
+    """{grade_id: status text} from the check's lines (the summary line is skipped)."""
+    result = {}
+    for line in stdout.strip().splitlines()[:-1]:
+        match = LINE.match(line)
+        assert match, f"unexpected line: {line!r}"
+        result[match.group(1)] = match.group(3)
+    return result
+
+
+def run_cli(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(CLI + [str(path)], capture_output=True, text=True, timeout=240)
+
+
+@pytest.mark.parametrize("aid", assignments())
+def test_solved_notebook_passes_and_is_left_alone(aid: str, tmp_path: Path) -> None:
+    (name,) = notebooks(aid)
+    path = student_copy(tmp_path, aid, synthetic.solved(aid, name))
+    before = {p: p.read_bytes() for p in path.parent.rglob("*")}
+    result = run_cli(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = parse(result.stdout)
+    tests = [gid for gid, status in lines.items() if status != "written answer: to be graded by hand"]
+    assert tests and all(lines[gid] == "passed" for gid in tests), result.stdout
+    assert re.search(r"(\d+) of \1 autograded tests passed", result.stdout.splitlines()[-1])
+    assert {p: p.read_bytes() for p in path.parent.rglob("*")} == before, "check changed the student's folder"
+
+
+def test_lines_follow_the_notebook_order(tmp_path: Path) -> None:
+    path = student_copy(tmp_path, "ch1_the_idea", synthetic.release_notebook("ch1_the_idea", "the_idea"))
+    result = run_cli(path)
+    assert result.returncode == 1
+    assert list(parse(result.stdout)) == ["test_loss", "test_grad", "test_gradient_steps"]
+    assert set(parse(result.stdout).values()) == {"not attempted"}
+
+
+def test_half_done_notebook(tmp_path: Path) -> None:
+    aid, name = "ch2_implement", "gradient_descent"
+    answers = synthetic.reference_answers(aid, name)
+    nb = synthetic.fill(aid, name, {"single_step_gradient_descent": answers["single_step_gradient_descent"]})
+    result = run_cli(student_copy(tmp_path, aid, nb))
+    assert result.returncode == 1
+    assert parse(result.stdout) == {"test_single_step_gradient_descent": "passed",
+                                    "test_gradient_descent": "not attempted",
+                                    "what_do_you_notice": "not answered"}
+
+
+def test_half_done_loop_is_not_attempted(tmp_path: Path) -> None:
+    """A stub that stops a loop half way counts as not attempted, not as a wrong answer."""
+    aid, name = "ch3_pytorch_slope", "pytorch_slope"
+    nb = synthetic.fill(aid, name, {"step": synthetic.reference_answers(aid, name)["step"]})
+    result = run_cli(student_copy(tmp_path, aid, nb))
+    assert result.returncode == 1
+    assert parse(result.stdout) == {"test_step": "passed", "test_xypairs": "not attempted"}
+
+
+@pytest.mark.parametrize("content", ['{"cells": [', "not a notebook at all", '{"nbformat": 4, "cells": 3}'])
+def test_malformed_notebook_is_one_clear_line(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "broken.ipynb"
+    path.write_text(content)
+    result = run_cli(path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: "), result.stderr
+    assert "broken.ipynb" in result.stderr
+
+
+def test_missing_file_and_ungraded_notebook(tmp_path: Path) -> None:
+    result = run_cli(tmp_path / "nowhere.ipynb")
+    assert result.returncode == 2 and "no such file" in result.stderr
+    plain = tmp_path / "plain.ipynb"
+    plain.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    result = run_cli(plain)
+    assert result.returncode == 2 and "no graded cells" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def wrong_results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], tuple[int, list]]:
+    """check() on every wrong answer (two kernels at a time)."""
+    root = tmp_path_factory.mktemp("wrong")
+
+    def one(index: int):
+        wrong = synthetic.WRONG_ANSWERS[index]
+        (name,) = notebooks(wrong.assignment_id)
+        nb = synthetic.solved(wrong.assignment_id, name, **{wrong.cell_id: wrong.source})
+        path = student_copy(root / str(index), wrong.assignment_id, nb)
+        return (wrong.assignment_id, wrong.label), check.check(path, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(one, range(len(synthetic.WRONG_ANSWERS))))
+
+
+def test_every_wrong_answer_has_expected_words() -> None:
+    assert {(w.assignment_id, w.label) for w in synthetic.WRONG_ANSWERS} == set(EXPECTED_WORDS)
+
+
+@pytest.mark.parametrize("wrong", synthetic.WRONG_ANSWERS,
+                         ids=[f"{w.assignment_id}-{w.label}" for w in synthetic.WRONG_ANSWERS])
+def test_wrong_answer_is_named_in_plain_words(wrong_results: dict, wrong: synthetic.WrongAnswer) -> None:
+    status, lines = wrong_results[(wrong.assignment_id, wrong.label)]
+    assert status == 1
+    by_id = {line.grade_id: line for line in lines}
+    words = EXPECTED_WORDS[(wrong.assignment_id, wrong.label)]
+    for gid, line in by_id.items():
+        if gid in wrong.loses:
+            assert line.status == "failed", str(line)
+            assert words in line.reason, f"{line} does not say {words!r}"
+            assert "Traceback" not in line.reason and "\n" not in line.reason
+        elif line.autograded:
+            assert line.status == "passed", f"{line} (only {wrong.loses} should fail)"
+
+
+# nbgrader's own Validate (the JupyterLab Validate button runs the same code)
+def nbgrader_validate(path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
+    return subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(path)], cwd=path.parent,
+                          capture_output=True, text=True, timeout=240, env=env)
+
+
+def test_nbgrader_validate_passes_a_solved_notebook(tmp_path: Path) -> None:
+    aid, name = "ch2_implement", "gradient_descent"
+    result = nbgrader_validate(student_copy(tmp_path, aid, synthetic.solved(aid, name)))
+    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr
+
+
+def test_nbgrader_validate_reports_a_half_done_notebook(tmp_path: Path) -> None:
+    aid, name = "ch1_the_idea", "the_idea"
+    nb = synthetic.fill(aid, name, {"loss_and_grad": synthetic.reference_answers(aid, name)["loss_and_grad"]})
+    result = nbgrader_validate(student_copy(tmp_path, aid, nb))
+    assert "VALIDATION FAILED ON 1 CELL(S)!" in result.stdout, result.stdout + result.stderr
+    assert "check_gradient_steps(gradient_steps, grad)" in result.stdout
+    assert "not attempted yet" in result.stdout

@@ -1,0 +1,1 @@
+"""Shared test material: synthetic submissions, the adversarial corpus, grading fixtures."""

@@ -1,0 +1,162 @@
+"""The warm verdict server: the same verdicts as one sandbox per test, and nothing carried between tests."""
+from __future__ import annotations
+
+import secrets
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from autograder.limits import VERDICT_TEST
+from autograder.paths import assignments, notebooks
+from autograder.sandbox.run import Limits, mode
+from autograder.verdict.program import parse_report, trusted_verdict
+from autograder.verdict.server import ServerFailed, VerdictServer
+from support import synthetic
+
+pytestmark = pytest.mark.skipif(mode() == "none", reason="no sandbox on this machine (bubblewrap missing)")
+
+SEED = 424242
+QUICK = Limits(cpu_seconds=5, wall_seconds=5.0, memory_bytes=3 * 2**30, processes=64, open_files=128,
+               file_bytes=2 * 2**20, tmp_bytes=16 * 2**20, output_bytes=2**20)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with VerdictServer(VERDICT_TEST) as running:
+        running.start()
+        yield running
+
+
+def probe(server: VerdictServer, cell: str, limits: Limits = QUICK) -> tuple[float | None, object]:
+    """Run `cell` (which defines probe() -> int) as a test program; (what probe() returned, the Result)."""
+    nonce = secrets.token_hex(16)
+    program = {"nonce": nonce, "setup": "", "cells": [{"id": "c", "source": textwrap.dedent(cell)}],
+               "target": "c", "defer_target": False, "overrides": "", "kind": "call",
+               "params": {"function": "probe"}, "torch": False, "cases": [{"args": []}]}
+    result = server.run(program, limits)
+    report = parse_report(result.stdout, nonce)
+    if report is None:
+        return None, result
+    out = report["results"][0].get("out", {})
+    return (float(out["v"]) if out.get("t") == "int" else None), result
+
+
+def test_verdicts_equal_those_of_one_sandbox_per_test(server: VerdictServer, tmp_path: Path) -> None:
+    submissions = [(aid, nb, "reference", synthetic.solved(aid, nb)) for aid in assignments() for nb in notebooks(aid)]
+    for wrong in synthetic.WRONG_ANSWERS[::3]:
+        nb = notebooks(wrong.assignment_id)[0]
+        submissions.append((wrong.assignment_id, nb, wrong.label,
+                            synthetic.solved(wrong.assignment_id, nb, **{wrong.cell_id: wrong.source})))
+    for number, (aid, nb, label, notebook) in enumerate(submissions):
+        path = synthetic.write(notebook, tmp_path / str(number) / f"{nb}.ipynb")
+        warm = trusted_verdict(path, aid, nb, seed=SEED, jobs=1, runner=server.run)
+        once = trusted_verdict(path, aid, nb, seed=SEED, jobs=2)
+        assert warm == once, f"{aid} {label}"
+    assert server.proc is not None and server.proc.poll() is None, "one server served them all"
+
+
+COUNT_LEFTOVERS = """
+    import os
+    def probe():
+        me, zygote = os.getpid(), os.getppid()
+        others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me, zygote)]
+        files = [n for n in os.listdir("/sandbox") if not n.startswith(("out-", "program-"))]
+        tmp = os.stat("/tmp").st_dev   # a Python install under /tmp is part of the sandbox's layout
+        for root, dirs, names in os.walk("/tmp"):
+            dirs[:] = [d for d in dirs if os.stat(os.path.join(root, d)).st_dev == tmp]
+            files += dirs + names
+        try:
+            files += os.listdir("/dev/shm")
+        except OSError:
+            pass
+        segments = open("/proc/sysvipc/shm").read().splitlines()[1:]
+        return len(others) * 1000 + len(files) * 10 + len(segments)
+"""
+
+
+def test_nothing_a_test_leaves_behind_reaches_the_next(server: VerdictServer) -> None:
+    baseline, result = probe(server, COUNT_LEFTOVERS)
+    assert baseline is not None and baseline < 1000, result
+    planted, _ = probe(server, """
+        import os, subprocess, ctypes
+        open("/sandbox/left.txt", "w").write("x")
+        open("/tmp/left.txt", "w").write("x")
+        for root, dirs, names in os.walk("/tmp"):   # and inside the folders the sandbox made there
+            for d in dirs:
+                try:
+                    open(os.path.join(root, d, "left.txt"), "w").write("x")
+                except OSError:
+                    pass
+            break
+        os.makedirs("/tmp/locked/inner")
+        os.chmod("/tmp/locked", 0)
+        try:
+            open("/dev/shm/left", "w").write("x")
+        except OSError:
+            pass
+        libc = ctypes.CDLL(None)
+        libc.shmget(0, 4096, 0o1600)            # IPC_PRIVATE, IPC_CREAT | 0600
+        subprocess.Popen(["sleep", "1000"], start_new_session=True)
+        if os.fork() == 0:
+            os.setsid()
+            import time
+            time.sleep(1000)
+        def probe():
+            return 1
+    """)
+    assert planted == 1.0
+    found, result = probe(server, COUNT_LEFTOVERS)
+    assert found == baseline, result
+
+
+def test_the_server_is_out_of_a_tests_reach(server: VerdictServer) -> None:
+    found, result = probe(server, """
+        import os
+        def probe():
+            zygote, reachable = os.getppid(), 0
+            for path in (f"/proc/{zygote}/mem", f"/proc/{zygote}/environ", f"/proc/{zygote}/fd/0"):
+                try:
+                    open(path, "rb").read(1)
+                    reachable += 1
+                except OSError:
+                    pass
+            for fd in os.listdir("/proc/self/fd"):   # the control pipes are closed in the child
+                try:
+                    if os.readlink(f"/proc/self/fd/{fd}").startswith(("pipe:", "socket:")):
+                        reachable += 100
+                except OSError:
+                    pass
+            return reachable
+    """)
+    assert found == 0.0, result
+
+
+def test_limits_hold_per_test_and_the_server_goes_on(server: VerdictServer) -> None:
+    looping, result = probe(server, """
+        def probe():
+            while True:
+                pass
+    """, Limits(**{**QUICK.__dict__, "cpu_seconds": 2, "wall_seconds": 4.0}))
+    assert looping is None and result.killed_reason, result
+    fine, _ = probe(server, "def probe():\n    return 7\n")
+    assert fine == 7.0
+
+
+def test_a_test_that_kills_the_server_costs_only_a_restart(tmp_path: Path) -> None:
+    with VerdictServer(VERDICT_TEST) as server:
+        server.start()
+        with pytest.raises(ServerFailed):
+            probe(server, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\ndef probe():\n    return 1\n")
+        fine, _ = probe(server, "def probe():\n    return 3\n")
+        assert fine == 3.0
+        # through the verdict, such a test is run again in a sandbox of its own and judged as usual
+        hostile = synthetic.solved("ch2_implement", "gradient_descent", single_step_gradient_descent=(
+            "import os, signal\n"
+            "if os.getppid() != 1:\n"
+            "    os.kill(os.getppid(), signal.SIGKILL)\n"
+            "def single_step_gradient_descent(theta, learning_rate):\n"
+            "    return theta - learning_rate * 2 * theta\n"))
+        path = synthetic.write(hostile, tmp_path / "gradient_descent.ipynb")
+        verdicts = trusted_verdict(path, "ch2_implement", "gradient_descent", seed=SEED, jobs=1, runner=server.run)
+        assert {t: v.points for t, v in verdicts.items()} == {t: v.max_points for t, v in verdicts.items()}
