@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grading.batch import normalize_db_url
+from autograder.grading.outdir import normalize_db_url
 from support import synthetic
 from support.grade_fixtures import CH1, CH2, NB1, NB2, by_student, grade, put, rows, solved_with_wrong
 

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from autograder.grading import worker as grading_worker
-from autograder.grading.batch import Course
+from autograder.grading.outdir import Course
 from autograder.sandbox.run import mode
 from support import synthetic
 from support.corpus import Listener
