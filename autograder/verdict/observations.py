@@ -35,6 +35,32 @@ REAL_TAGS = frozenset(
 )
 
 
+# ---- arguments of the harness's generic `torch_call` (autograder/verdict/inside/harness.py), built there
+
+
+def tensor(data: Any, requires_grad: bool = False) -> dict:
+    """A float32 tensor holding `data` (a number or nested lists)."""
+    return {"kind": "tensor", "data": data, "requires_grad": requires_grad}
+
+
+def zeros(*shape: int) -> dict:
+    return {"kind": "zeros", "shape": list(shape)}
+
+
+def polynomial(*coefficients: float) -> dict:
+    """A function t -> c0 t^n + ... + cn, highest power first (a differentiable torch function)."""
+    return {"kind": "poly", "coefficients": list(coefficients)}
+
+
+def calls(res: Any) -> list[dict] | None:
+    """The observed calls of a `torch_call` case: each {"out": ..., "args": [...]} or {"error": ...}."""
+    found = res.get("calls") if isinstance(res, dict) else None
+    return found if isinstance(found, list) and all(isinstance(c, dict) for c in found) else None
+
+
+# ---- reading observations
+
+
 def f32(v: float) -> float:
     """v rounded to the nearest float32, as torch.tensor(v) stores it."""
     return struct.unpack("f", struct.pack("f", v))[0]

@@ -35,7 +35,8 @@ class Exercise:
     notebook: str
     test_id: str  # grade_id of the test cell in the source
     cell_id: str  # grade_id of the solution cell it grades
-    kind: str  # harness operation (autograder/verdict/inside/harness.py)
+    kind: str  # the harness's generic operation: "call" (plain arguments), "cell" (top-level code that
+    #            sets a variable) or "torch_call" (tensor arguments: see observations.tensor)
     make_cases: Callable[[random.Random], list[Case]]
     judge: Callable[[Case, Observation], str | None]  # None: this case passed; else why not
     params: dict[str, Any] = field(default_factory=dict)

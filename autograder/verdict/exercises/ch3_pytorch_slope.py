@@ -11,7 +11,20 @@ from __future__ import annotations
 import random
 
 from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
-from autograder.verdict.observations import Case, Observation, close, describe, error_of, f32, real, tag, tensor_scalar
+from autograder.verdict.observations import (
+    Case,
+    Observation,
+    calls,
+    close,
+    describe,
+    error_of,
+    f32,
+    polynomial,
+    real,
+    tag,
+    tensor,
+    tensor_scalar,
+)
 
 ASSIGNMENT = "ch3_pytorch_slope"
 NOTEBOOK = "pytorch_slope"
@@ -37,7 +50,11 @@ def _cases_torch_step(rng: random.Random) -> list[Case]:
     for _ in range(40):
         a, c, d = rng.uniform(0.1, 5.0), rng.uniform(-5.0, 5.0), rng.uniform(-5.0, 5.0)
         lr = rng.choice([0.0, 0.05, 0.2, rng.uniform(0.0, 1.0)])
-        cases.append({"lr": lr, "a": a, "c": c, "d": d, "x0": rng.uniform(-10.0, 10.0), "steps": 3})
+        x0 = rng.uniform(-10.0, 10.0)
+        cases.append({"lr": lr, "a": a, "c": c, "d": d, "x0": x0, "steps": 3,
+                      # step(x, f) three times from x0, each result fed back in, on f = a x^2 + c x + d
+                      "args": [tensor(x0, requires_grad=True), polynomial(a, c, d)], "repeat": 3, "feed": 0,
+                      "globals": {"learning_rate": lr}})
     return cases
 
 
@@ -46,9 +63,10 @@ def _judge_torch_step(case: Case, res: Observation) -> str | None:
     err = error_of(res)
     if err:
         return f"{where} {err}"
-    steps = res.get("steps")
-    if not isinstance(steps, list):
+    observed = calls(res)
+    if observed is None:
         return f"{where}: no observation"
+    steps = [c.get("out", c) for c in observed]
     prev = f32(case["x0"])
     for k in range(case["steps"]):
         if k >= len(steps):
@@ -116,7 +134,7 @@ EXERCISES = [
         NOTEBOOK,
         "test_step",
         "step",
-        "torch_step",
+        "torch_call",
         _cases_torch_step,
         _judge_torch_step,
         params={"function": "step"},

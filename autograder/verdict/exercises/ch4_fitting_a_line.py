@@ -14,6 +14,7 @@ from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
 from autograder.verdict.observations import (
     Case,
     Observation,
+    calls,
     close,
     column,
     describe,
@@ -22,7 +23,9 @@ from autograder.verdict.observations import (
     flat,
     real,
     tag,
+    tensor,
     tensor_scalar,
+    zeros,
 )
 
 ASSIGNMENT = "ch4_fitting_a_line"
@@ -39,8 +42,11 @@ def _cases_mse(rng: random.Random) -> list[Case]:
     cases: list[Case] = []
     for _ in range(20):
         n = rng.randint(1, 12)
-        cases.append({"a": column(rng, n, 5.0), "t": column(rng, n, 5.0)})
-    cases.append({"grad_check": True, "a": [[1.0], [2.0]]})
+        a, t = column(rng, n, 5.0), column(rng, n, 5.0)
+        cases.append({"a": a, "t": t, "args": [tensor(a), tensor(t)], "after": [0, 1]})
+    a = [[1.0], [2.0]]  # against zeros: the gradient of the mean squared error is a itself
+    cases.append({"grad_check": True, "a": a, "args": [tensor(a, requires_grad=True), zeros(len(a), 1)],
+                  "backward": [0]})
     return cases
 
 
@@ -48,12 +54,18 @@ def _judge_mse(case: Case, res: Observation) -> str | None:
     err = error_of(res)
     if err:
         return f"mse_loss {err}"
-    out = res.get("out")
+    observed = calls(res)
+    if not observed:
+        return "mse_loss: no observation"
+    if "error" in observed[0]:
+        return f"mse_loss raised {observed[0]['error']}"
+    out = observed[0].get("out")
     if tag(out) != "torch.Tensor" or out.get("dim") != 0:
         return f"mse_loss returns a 0-dimensional torch.Tensor, not {describe(out)}"
     got = tensor_scalar(out)
     if case.get("grad_check"):
-        grad = res.get("grad")
+        grads = res.get("grads")
+        grad = grads[0] if isinstance(grads, list) and grads else None
         want = [v[0] for v in case["a"]]
         values = flat(grad) if isinstance(grad, list) else []
         if len(values) != len(want) or not all(close(g, w, 1e-5, 1e-8) for g, w in zip(values, want)):
@@ -61,7 +73,9 @@ def _judge_mse(case: Case, res: Observation) -> str | None:
         return None
     if not close(got, ref_mse(case["a"], case["t"]), 1e-5, 1e-6):
         return f"mse_loss on {len(case['a'])} points returned {got!r}: wrong value"
-    if flat(res.get("a_after")) != flat(case["a"]) or flat(res.get("t_after")) != flat(case["t"]):
+    after = res.get("after")
+    if not isinstance(after, list) or len(after) != 2 or flat(after[0]) != flat(case["a"]) \
+            or flat(after[1]) != flat(case["t"]):
         return "mse_loss must not change its inputs"
     return None
 
@@ -80,6 +94,11 @@ def _cases_train(rng: random.Random) -> list[Case]:
                 "epochs": 3,
             }
         )
+        case = cases[-1]
+        # train_step(w, b, x, y, lr) three times; w and b observed after each, x and y at the end
+        case.update(args=[tensor([case["w0"]], requires_grad=True), tensor([case["b0"]], requires_grad=True),
+                          tensor(case["xs"]), tensor(case["ys"]), case["lr"]],
+                    repeat=case["epochs"], watch=[0, 1], after=[2, 3])
     return cases
 
 
@@ -102,8 +121,8 @@ def _judge_train(case: Case, res: Observation) -> str | None:
     err = error_of(res)
     if err:
         return f"{where} {err}"
-    epochs = res.get("epochs")
-    if not isinstance(epochs, list):
+    epochs = calls(res)
+    if epochs is None:
         return f"{where}: no observation"
     for k, (want_loss, want_w, want_b) in enumerate(ref_train(case)):
         if k >= len(epochs):
@@ -116,8 +135,9 @@ def _judge_train(case: Case, res: Observation) -> str | None:
             return f"{where} returned {describe(e.get('out'))}; it returns the loss as a float"
         if not close(got, want_loss, 1e-4, 1e-5):
             return f"{where}: epoch {k + 1}: the returned loss is not the loss before the update"
-        for name, want in (("w", want_w), ("b", want_b)):
-            o = e.get(name)
+        watched = e.get("args") if isinstance(e.get("args"), list) else []
+        for index, (name, want) in enumerate((("w", want_w), ("b", want_b))):
+            o = watched[index] if index < len(watched) else None
             if tag(o) != "torch.Tensor" or not (o.get("is_leaf") is True and o.get("requires_grad") is True):
                 return f"{where}: update {name} in place (a leaf tensor that requires grad)"
             if not close(tensor_scalar(o), want, 1e-4, 1e-4):
@@ -125,7 +145,9 @@ def _judge_train(case: Case, res: Observation) -> str | None:
             g = o.get("grad", "?")
             if g is not None and (not isinstance(g, list) or any(v != 0.0 for v in flat(g))):
                 return f"{where}: zero the gradients after the update"
-    if flat(res.get("xs_after")) != flat(case["xs"]) or flat(res.get("ys_after")) != flat(case["ys"]):
+    after = res.get("after")
+    if not isinstance(after, list) or len(after) != 2 or flat(after[0]) != flat(case["xs"]) \
+            or flat(after[1]) != flat(case["ys"]):
         return f"{where}: train_step must not change x or y"
     return None
 
@@ -136,7 +158,7 @@ EXERCISES = [
         NOTEBOOK,
         "test_mse_loss",
         "mse_loss",
-        "mse_loss",
+        "torch_call",
         _cases_mse,
         _judge_mse,
         params={"function": "mse_loss"},
@@ -147,7 +169,7 @@ EXERCISES = [
         NOTEBOOK,
         "test_train_step",
         "train_step",
-        "train_step",
+        "torch_call",
         _cases_train,
         _judge_train,
         params={"function": "train_step"},

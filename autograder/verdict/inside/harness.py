@@ -186,12 +186,12 @@ def _call(name, *args):
 
 
 def case_call(case):
+    """Call the student's function on plain JSON arguments."""
     return {"out": enc(_call(PARAMS["function"], *case["args"]))}
 
 
 def case_cell(case):
-    for k, v in case.get("globals", {}).items():
-        NS[k] = v
+    """Run the target cell (top-level code) and observe the variable it must set."""
     if TARGET_SOURCE is None:
         return {"error": "missing"}
     err = _run(TARGET_SOURCE, "<cell " + _target + ">")
@@ -201,54 +201,62 @@ def case_cell(case):
     return out
 
 
-def case_torch_step(case):
-    NS["learning_rate"] = case["lr"]
-    a, c, d = case["a"], case["c"], case["d"]
-    fn = lambda t: a * t ** 2 + c * t + d  # noqa: E731
-    t = _tensor(case["x0"], requires_grad=True)
-    steps = []
-    for _k in _range(case["steps"]):
+def _arg(spec):
+    """One argument of a call, built here from the grader's plain description of it."""
+    kind = spec.get("kind") if _type(spec) is _dict else None
+    if kind == "tensor":  # float32, as torch.tensor makes from Python floats
+        return _tensor(spec["data"], dtype=_float32, requires_grad=_bool(spec.get("requires_grad")))
+    if kind == "zeros":
+        return _zeros(*spec["shape"])
+    if kind == "poly":  # t -> c0 t^n + c1 t^(n-1) + ... + cn, evaluated in that order
+        coefficients = spec["coefficients"]
+        n = _len(coefficients) - 1
+
+        def polynomial(t):
+            total = coefficients[0] * t ** n
+            for k in _range(1, n):
+                total = total + coefficients[k] * t ** (n - k)
+            return total + coefficients[n]
+        return polynomial
+    return spec.get("value") if _type(spec) is _dict else spec
+
+
+def case_torch_call(case):
+    """Call the student's function on built arguments, `repeat` times, and observe.
+
+    `feed`: the argument replaced by each call's result (an iterated step), stopping when that is not
+    a tensor; `watch`: arguments observed after each call (updated in place); `after`: arguments whose
+    values are observed at the end (they must not change); `backward`: call backward() on the last
+    result and observe the gradient of these arguments.
+    """
+    args = [_arg(spec) for spec in case["args"]]
+    feed, watch = case.get("feed"), case.get("watch", [])
+    calls, out = [], None
+    for _k in _range(case.get("repeat", 1)):
         try:
-            t = _call(PARAMS["function"], t, fn)
+            out = _call(PARAMS["function"], *args)
         except _BaseException as e:
-            steps.append({"error": _exc(e)})
+            calls.append({"error": _exc(e)})
             break
-        steps.append(enc(t))
-        if _type(t) is not _Tensor:
-            break
-    return {"steps": steps}
-
-
-def case_mse_loss(case):
-    if case.get("grad_check"):
-        p = _tensor(case["a"], requires_grad=True)
-        out = _call(PARAMS["function"], p, _zeros(_len(case["a"]), 1))
-        if _type(out) is not _Tensor:
-            return {"out": enc(out)}
-        _backward(out)
-        return {"out": enc(out), "grad": enc(p)["grad"]}
-    a, t = _tensor(case["a"], dtype=_float32), _tensor(case["t"], dtype=_float32)
-    out = enc(_call(PARAMS["function"], a, t))
-    return {"out": out, "a_after": _plain(_tolist(a)), "t_after": _plain(_tolist(t))}
-
-
-def case_train_step(case):
-    w = _tensor([case["w0"]], requires_grad=True)
-    b = _tensor([case["b0"]], requires_grad=True)
-    xs, ys = _tensor(case["xs"], dtype=_float32), _tensor(case["ys"], dtype=_float32)
-    epochs = []
-    for _e in _range(case["epochs"]):
+        record = {"out": enc(out)}
+        if watch:
+            record["args"] = [enc(args[i]) for i in watch]
+        calls.append(record)
+        if feed is not None:
+            args[feed] = out
+            if _type(out) is not _Tensor:
+                break
+    observed = {"calls": calls, "after": [_plain(_tolist(args[i])) for i in case.get("after", [])]}
+    if case.get("backward") and calls and "error" not in calls[-1] and _type(out) is _Tensor:
         try:
-            got = _call(PARAMS["function"], w, b, xs, ys, case["lr"])
+            _backward(out)
+            observed["grads"] = [enc(args[i])["grad"] for i in case["backward"]]
         except _BaseException as e:
-            epochs.append({"error": _exc(e)})
-            break
-        epochs.append({"out": enc(got), "w": enc(w), "b": enc(b)})
-    return {"epochs": epochs, "xs_after": _plain(_tolist(xs)), "ys_after": _plain(_tolist(ys))}
+            observed["error"] = _exc(e)
+    return observed
 
 
-_HANDLERS = {"call": case_call, "cell": case_cell, "torch_step": case_torch_step,
-             "mse_loss": case_mse_loss, "train_step": case_train_step}
+_HANDLERS = {"call": case_call, "cell": case_cell, "torch_call": case_torch_call}
 
 
 def run(program_file):
@@ -285,6 +293,8 @@ def run(program_file):
         if cell["id"] == _target:
             TARGET_SOURCE = cell["source"]
     for case in PROGRAM["cases"]:
+        for name, value in case.get("globals", {}).items():
+            NS[name] = value
         try:
             res = _HANDLERS[KIND](case)
         except _BaseException as e:
