@@ -31,9 +31,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the package, and the synthetic submissions of the tests
 
-from autograder.course.coursedir import stage_source  # noqa: E402
-from autograder.paths import COURSE_DIR, NBGRADER_CONFIG, assignments, notebooks  # noqa: E402
-from support import synthetic  # noqa: E402
+from autograder.course.coursedir import stage_source
+from autograder.paths import COURSE_DIR, NBGRADER_CONFIG, assignments, notebooks
+from support import synthetic
 
 
 def cpu_seconds() -> float:
@@ -147,8 +147,8 @@ def _execute(args: tuple[str, str]) -> float:
 
 
 def _warm() -> None:
-    import nbclient  # noqa: F401
-    import nbformat  # noqa: F401
+    import nbclient  # noqa: F401 - imported before the clock starts
+    import nbformat  # noqa: F401 - imported before the clock starts
 
 
 def run_floor(submissions: Path, made: list, work: Path, workers: int) -> float:

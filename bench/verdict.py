@@ -20,12 +20,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the package, and the synthetic submissions of the tests
 
-from autograder.limits import VERDICT_TEST as DEFAULT_LIMITS  # noqa: E402
-from autograder.paths import assignments, notebooks  # noqa: E402
-from autograder.sandbox.run import mode  # noqa: E402
-from autograder.verdict.program import trusted_verdict  # noqa: E402
-from autograder.verdict.server import VerdictServer  # noqa: E402
-from support import synthetic  # noqa: E402
+from autograder.limits import VERDICT_TEST as DEFAULT_LIMITS
+from autograder.paths import assignments, notebooks
+from autograder.sandbox.run import mode
+from autograder.verdict.program import trusted_verdict
+from autograder.verdict.server import VerdictServer
+from support import synthetic
 
 
 def best(repeat: int, run) -> float:

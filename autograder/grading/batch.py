@@ -103,7 +103,7 @@ def _warm_report_imports() -> None:
             import matplotlib
 
             matplotlib.use("Agg")
-            import matplotlib.pyplot  # noqa: F401
+            import matplotlib.pyplot  # noqa: F401 - imported now, used by the report later
         except Exception:  # noqa: BLE001 - the report will say so itself
             pass
 

@@ -254,7 +254,7 @@ def serve(jobs=None, protocol=None) -> int:
     jobs = jobs if jobs is not None else sys.stdin
     warnings.filterwarnings("ignore")  # the worker's own (SQLAlchemy...) warnings; kernels are unaffected
     import nbgrader.apps  # noqa: F401 - import once, before the first job
-    from nbgrader.api import Gradebook  # noqa: F401
+    from nbgrader.api import Gradebook  # noqa: F401 - import once, before the first job
 
     from autograder.sandbox import run as sandbox
 

@@ -174,7 +174,7 @@ def run_once(program: dict, limits: Limits) -> Result:
 def run_exercise(program: SourceProgram, exercise: Exercise, code: dict[str, str | None],
                  problems: dict[str, str], seed: int, limits: Limits, runner: Runner | None = None) -> TestVerdict:
     max_points = program.tests[exercise.test_id].points
-    fail = lambda reason: TestVerdict(0.0, max_points, reason, seed)  # noqa: E731
+    fail = lambda reason: TestVerdict(0.0, max_points, reason, seed)
     if code.get(exercise.cell_id) is None:
         return fail(problems.get(exercise.cell_id, f"solution cell {exercise.cell_id} is missing"))
     rng = random.Random(f"{seed}:{exercise.assignment_id}:{exercise.notebook}:{exercise.test_id}")

@@ -29,7 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
-import harness  # noqa: E402
+import harness
 
 sys.path.pop(0)  # and so do the tests: nothing is imported from the scratch folder
 harness.load_torch()
