@@ -38,3 +38,12 @@ def kernel(cell_timeout: int) -> Limits:
     return Limits(cpu_seconds=max(300, 6 * cell_timeout), wall_seconds=float(max(120, 6 * cell_timeout + 60)),
                   memory_bytes=6 * 2**30, processes=256, open_files=512, file_bytes=64 * 2**20,
                   tmp_bytes=128 * 2**20)
+
+# The intake: an LMS export is unpacked under these caps (autograder/grading/archive.py), and a
+# submitted notebook is parsed in a child process under these (autograder/grading/notebook_check.py).
+ARCHIVE_MAX_MEMBERS = 20_000
+ARCHIVE_MAX_MEMBER_BYTES = 64 * 2**20       # one file, as unpacked (the header's size is not trusted)
+ARCHIVE_MAX_TOTAL_BYTES = 1 * 2**30         # everything unpacked from one export
+SUBMITTED_NOTEBOOK_MAX_BYTES = 64 * 2**20   # larger notebooks are refused unread
+NOTEBOOK_CHECK_MEMORY_BYTES = 2 * 2**30     # address space of the process that parses notebooks
+NOTEBOOK_CHECK_SECONDS = 60.0               # one notebook's parse, wall clock

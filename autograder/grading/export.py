@@ -85,11 +85,23 @@ def export(gb, submissions: list[Submission], states: dict) -> tuple[list[dict],
     return grades, tests
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: a string that would start a formula gets a leading '.
+
+    Names and ids come from the LMS export and are the students' own; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_csv(path: Path, columns: dict[str, Callable[[Row], Any]] | list[str], rows: list[dict]) -> None:
     """Write atomically: a reader sees the old file or the new one, never half of one."""
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: cell(v) for k, v in row.items()} for row in rows)
     os.replace(tmp, path)

@@ -1,38 +1,48 @@
 """Find the submissions to grade: an nbgrader `submitted` folder, or a .zip downloaded from an LMS.
 
 Folder layout: SUBMISSIONS/<student_id>/<assignment_id>/<notebook>.ipynb (nbgrader's own).
-LMS downloads: one file per student, named after the student (Canvas, Moodle); the file is mapped to
-its assignment by the notebook's name. File names are parsed by nbgrader's zip_collect plugin
-(`FileNameCollectorPlugin`) with one named-group regular expression per LMS.
+LMS downloads: one file or folder per student at the top of the download, named after the student
+(Canvas `name_id_attempt_file`, Moodle `Full Name_id_assignsubmission_file_`); a notebook is mapped
+to its assignment by its name.
+
+Student identity comes only from the top level (the student folders of the nbgrader layout, the
+names the LMS gave its files and folders). Everything inside one student's entry is that student's
+data: a name found deeper, however it looks (another student's LMS name, a whole class layout), is
+never read as a student; archives a student uploaded are never unpacked; links are not followed.
+A notebook anywhere in the student's own entry is found (the shallowest copy wins).
 
 Anything a student got wrong becomes a `Submission` with a status saying why it cannot be graded;
 only the instructor's own mistakes (no such folder, not a submissions folder) raise `InstructorError`.
+Every notebook is parsed under limits in a child process (`notebook_check`) before it is graded.
 """
 from __future__ import annotations
 
-import json
+import os
 import re
+import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.grading import archive, notebook_check
 from autograder.paths import assignments, notebooks
 from autograder.status import MISSING_NOTEBOOK, NO_ASSIGNMENT, UNKNOWN_ASSIGNMENT, UNKNOWN_NOTEBOOK, UNREADABLE_NOTEBOOK
 
 LAYOUT = "<student_id>/<assignment_id>/<notebook>.ipynb"
 
-# Named-group patterns for nbgrader's FileNameCollectorPlugin, tried in order on each file's path
-# relative to the top of the download. `file_id` is the student's own file name.
-LMS_PATTERNS = {
-    # Moodle: "Ada Lovelace_123456_assignsubmission_file_gradient_descent.ipynb", or the same name as
-    # a folder ("Ada Lovelace_123456_assignsubmission_file_/gradient_descent.ipynb").
-    "moodle": r"^(?:.*/)?(?P<name>[^/]+?)_(?P<student_id>\d+)_assignsubmission_(?:file|onlinetext)_/?"
-              r"(?P<file_id>[^/]+)$",
+# Names the LMS gives the entries at the top of its download; matched against top-level names only.
+MOODLE_FOLDER = re.compile(r"^(?P<name>[^/]+?)_(?P<student_id>\d+)_assignsubmission_(?:file|onlinetext)_$")
+LMS_FILES = {
+    # Moodle: "Ada Lovelace_123456_assignsubmission_file_gradient_descent.ipynb"
+    "moodle": re.compile(r"^(?P<name>[^/]+?)_(?P<student_id>\d+)_assignsubmission_(?:file|onlinetext)_"
+                         r"(?P<file_id>[^/]+)$"),
     # Canvas: "lovelaceada_12345_67890_gradient_descent.ipynb", late ones "lovelaceada_late_12345_...";
     # a re-upload gets "-1", "-2"... before the extension.
-    "canvas": r"^(?:.*/)?(?P<name>[^/_]+)_(?:(?P<late>late)_)?(?P<student_id>\d+)_(?P<attempt>\d+)_"
-              r"(?P<file_id>[^/]+)$",
+    "canvas": re.compile(r"^(?P<name>[^/_]+)_(?:(?P<late>late)_)?(?P<student_id>\d+)_(?P<attempt>\d+)_"
+                         r"(?P<file_id>[^/]+)$"),
 }
 IGNORED_NAMES = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".DS_Store", "Thumbs.db"}
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
 
 
 class InstructorError(Exception):
@@ -54,6 +64,15 @@ class Submission:
         return not self.status
 
 
+@dataclass
+class _Found:
+    """One file of a student's entry: where it is and how it is named there."""
+    path: Path
+    shown: str          # its name as the student gave it (relative to the student's entry)
+    depth: int = 0      # folders between the student's entry and the file
+    attempt: int = 0    # Canvas's attempt number (the latest wins)
+
+
 def notebook_index() -> dict[str, str]:
     """notebook name -> assignment id, for every notebook of the course."""
     index: dict[str, str] = {}
@@ -64,71 +83,153 @@ def notebook_index() -> dict[str, str]:
 
 
 def readable(path: Path) -> str:
-    """'' if `path` is a notebook nbgrader can read, else why not."""
-    import nbformat
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return f"{path.name} cannot be read: {error}"
-    if not text.strip():
-        return f"{path.name} is empty"
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        return f"{path.name} is not valid notebook JSON (truncated or edited by hand?): {error}"
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        return f"{path.name} is JSON but not a notebook (no list of cells)"
-    try:
-        nb = nbformat.reads(text, as_version=4)
-    except Exception as error:  # noqa: BLE001 - nbformat raises many kinds
-        return f"{path.name} is not a readable notebook: {type(error).__name__}: {error}"[:300]
-    for cell in nb.cells:
-        if not isinstance(cell, dict) or "cell_type" not in cell or not isinstance(cell.get("source", ""), str):
-            return f"{path.name} has a malformed cell"
-    return ""
+    """'' if `path` is a notebook nbgrader can read, else why not (parsed in a child process)."""
+    return notebook_check.problems([path])[path]
 
 
-def _visible(path: Path) -> bool:
-    return not path.name.startswith(".") and path.name not in IGNORED_NAMES
+def _visible(name: str) -> bool:
+    return not name.startswith(".") and name not in IGNORED_NAMES
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and all(_visible(Path(part)) for part in
-                                                                     p.relative_to(folder).parts))
+def _walk(folder: Path) -> tuple[list[Path], list[str]]:
+    """(plain files below `folder`, names of the links skipped); links are never followed."""
+    files, links = [], []
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if _visible(d) and not (here / d).is_symlink())
+        for name in sorted(names):
+            path = here / name
+            if not _visible(name):
+                continue
+            if path.is_symlink():
+                links.append(path.relative_to(folder).as_posix())
+            elif path.is_file():
+                files.append(path)
+    return files, links
 
 
-def _check(submission: Submission, found: dict[str, Path], others: list[str]) -> Submission:
-    """Fill in `submission` from the notebooks `found` for its assignment (name -> file)."""
-    expected = notebooks(submission.assignment_id)
-    present = {name: path for name, path in found.items() if name in expected}
-    missing = [name for name in expected if name not in present]
-    if not present:
-        submission.status = MISSING_NOTEBOOK
-        got = ", ".join(others) if others else "nothing"
-        submission.reason = (f"expected {', '.join(n + '.ipynb' for n in expected)}; found {got}"
-                             + (" (rename the file and grade again)" if others else ""))
-        return submission
-    for path in present.values():
-        problem = readable(path)
-        if problem:
-            submission.status, submission.reason = UNREADABLE_NOTEBOOK, problem
-            return submission
-    submission.notebooks = dict(sorted(present.items()))
-    if missing:
+def _notebook_name(file_name: str) -> str:
+    stem = file_name[: -len(".ipynb")] if file_name.endswith(".ipynb") else file_name
+    return re.sub(r"(-\d+| \(\d+\))$", "", stem)  # Canvas "-1" / browser " (1)" on re-uploads
+
+
+def _pick(found: list[_Found], by_name: dict[str, str]) -> tuple[dict[str, dict[str, _Found]], list[_Found]]:
+    """assignment -> notebook -> the copy to grade (latest attempt, then shallowest), and the rest."""
+    chosen: dict[str, dict[str, _Found]] = {}
+    rest: list[_Found] = []
+    for item in sorted(found, key=lambda f: (-f.attempt, f.depth, f.shown)):
+        base = item.shown.rsplit("/", 1)[-1]
+        name = _notebook_name(base) if base.endswith(".ipynb") else None
+        aid = by_name.get(name) if name else None
+        if aid and name not in chosen.get(aid, {}):
+            chosen.setdefault(aid, {})[name] = item
+        else:
+            rest.append(item)
+    return chosen, rest
+
+
+def _others_notes(rest: list[_Found], links: list[str]) -> list[str]:
+    notes = []
+    archives = [f.shown for f in rest if f.shown.lower().endswith(ARCHIVE_SUFFIXES)]
+    plain = [f.shown for f in rest if f.shown not in archives]
+    if archives:
+        notes.append("not unpacked: " + ", ".join(archives) + " (archives are not unpacked; hand in the notebook)")
+    if plain:
+        notes.append("ignored " + ", ".join(plain))
+    if links:
+        notes.append("links not followed: " + ", ".join(links))
+    return notes
+
+
+def _row(sid: str, aid: str, nbs: dict[str, _Found], name: str = "") -> Submission:
+    """A row for `aid` from the notebooks found for it (by notebook name)."""
+    expected = notebooks(aid)
+    submission = Submission(sid, aid, name=name)
+    submission.notebooks = {n: nbs[n].path for n in expected if n in nbs}
+    missing = [n for n in expected if n not in nbs]
+    if missing and submission.notebooks:
         submission.notes.append("missing " + ", ".join(n + ".ipynb" for n in missing) + " (scored zero)")
-    if others:
-        submission.notes.append("ignored " + ", ".join(others))
+    deeper = [nbs[n].shown for n in expected if n in nbs and nbs[n].depth > 0]
+    if deeper:
+        submission.notes.append("found in a subfolder: " + ", ".join(deeper))
     return submission
+
+
+def _missing(sid: str, aid: str, rest: list[_Found], notes: list[str], name: str = "") -> Submission:
+    expected = ", ".join(n + ".ipynb" for n in notebooks(aid))
+    got = ", ".join(f.shown for f in rest) or "nothing"
+    return Submission(sid, aid, status=MISSING_NOTEBOOK, name=name, notes=notes,
+                      reason=f"expected {expected}; found {got}" + (" (rename the file and grade again)" if rest else ""))
+
+
+def _check_notebooks(found: list[Submission]) -> list[Submission]:
+    """Parse every notebook to grade under limits; a row whose notebook cannot be read says why."""
+    paths = [p for s in found if s.gradable for p in s.notebooks.values()]
+    problems = notebook_check.problems(paths) if paths else {}
+    for submission in found:
+        for path in submission.notebooks.values():
+            if problems.get(path):
+                submission.status, submission.reason = UNREADABLE_NOTEBOOK, problems[path]
+                submission.notebooks = {}
+                break
+    return found
 
 
 # --------------------------------------------------------------------------- nbgrader folder layout
 
+def _student_rows(student: Path, known: set[str], by_name: dict[str, str]) -> list[Submission]:
+    sid = student.name
+    rows: list[Submission] = []
+    unknown, extra = [], []
+    for folder in sorted(p for p in student.iterdir() if p.is_dir() and not p.is_symlink() and _visible(p.name)):
+        if folder.name not in known:
+            unknown.append(folder.name)
+            continue
+        files, links = _walk(folder)
+        found = [_Found(p, p.relative_to(folder).as_posix(), len(p.relative_to(folder).parts) - 1) for p in files]
+        chosen, rest = _pick(found, {n: folder.name for n in notebooks(folder.name)})
+        notes = _others_notes(rest, links)
+        if chosen:
+            row = _row(sid, folder.name, chosen[folder.name])
+            row.notes += notes
+        else:
+            row = _missing(sid, folder.name, rest, notes)
+        rows.append(row)
+    # Notebooks left directly in the student's folder: placed by name.
+    loose = [_Found(p, p.name) for p in sorted(student.iterdir())
+             if p.is_file() and not p.is_symlink() and _visible(p.name)]
+    chosen, _ = _pick(loose, by_name)
+    for aid, nbs in sorted(chosen.items()):
+        if not any(r.assignment_id == aid for r in rows):
+            row = _row(sid, aid, nbs)
+            row.notes.append("notebook found directly in the student's folder")
+            rows.append(row)
+    extra = [f"{name}/" for name in unknown]
+    if rows and extra:
+        rows[0].notes.append("ignored " + ", ".join(extra) + " (no such assignment)")
+    elif unknown:
+        rows += [Submission(sid, name, status=UNKNOWN_ASSIGNMENT,
+                            reason=f"no assignment called {name!r}; known: {', '.join(sorted(known))}")
+                 for name in unknown]
+    if not rows:
+        what = ", ".join(f.shown for f in loose) or "nothing"
+        rows.append(Submission(sid, "", status=NO_ASSIGNMENT,
+                               reason=f"no assignment folder in {sid}/ (found {what}); expected {LAYOUT}"))
+    return rows
+
+
+def _lms_entry(name: str) -> bool:
+    return bool(MOODLE_FOLDER.match(name) or any(p.match(name) for p in LMS_FILES.values()))
+
+
 def collect_folder(root: Path) -> list[Submission]:
     known = set(assignments())
+    entries = [p for p in root.iterdir() if _visible(p.name) and not p.is_symlink()]
+    if any(_lms_entry(p.name) for p in entries):
+        return collect_lms_files(root, f"{root}")
     # (a grade output folder inside the submissions folder is not a student)
-    students = sorted(p for p in root.iterdir() if p.is_dir() and _visible(p) and not (p / ".grading").is_dir())
-    loose = [p for p in root.iterdir() if p.is_file() and _visible(p)]
+    students = sorted(p for p in entries if p.is_dir() and not (p / ".grading").is_dir())
+    loose = [p for p in entries if p.is_file()]
     if not students and loose:
         return collect_lms_files(root, f"{root}")
     if not students:
@@ -143,133 +244,111 @@ def collect_folder(root: Path) -> list[Submission]:
     by_name = notebook_index()
     found: list[Submission] = []
     for student in students:
-        sid = student.name
-        folders = sorted(p for p in student.iterdir() if p.is_dir() and _visible(p))
-        files = sorted(p for p in student.iterdir() if p.is_file() and _visible(p))
-        rows = []
-        for folder in folders:
-            if folder.name not in known:
-                reason = f"no assignment called {folder.name!r}; known: {', '.join(sorted(known))}"
-                rows.append(Submission(sid, folder.name, status=UNKNOWN_ASSIGNMENT, reason=reason))
-                continue
-            nbs = {p.stem: p for p in sorted(folder.glob("*.ipynb")) if _visible(p)}
-            others = [str(p.relative_to(folder)) for p in _files(folder)
-                      if not (p.parent == folder and p.stem in notebooks(folder.name) and p.suffix == ".ipynb")]
-            rows.append(_check(Submission(sid, folder.name), nbs, others))
-        # Notebooks left directly in the student's folder: place them by name.
-        loose_by_assignment: dict[str, dict[str, Path]] = {}
-        for path in files:
-            if path.suffix == ".ipynb" and path.stem in by_name:
-                loose_by_assignment.setdefault(by_name[path.stem], {})[path.stem] = path
-        for assignment_id, nbs in sorted(loose_by_assignment.items()):
-            if any(r.assignment_id == assignment_id for r in rows):
-                continue
-            row = _check(Submission(sid, assignment_id), nbs, [])
-            row.notes.append("notebook found directly in the student's folder")
-            rows.append(row)
-        if not rows:
-            what = ", ".join(p.name for p in files) if files else "nothing"
-            rows.append(Submission(sid, "", status=NO_ASSIGNMENT,
-                                   reason=f"no assignment folder in {sid}/ (found {what}); expected {LAYOUT}"))
-        found.extend(rows)
-    return found
+        found.extend(_student_rows(student, known, by_name))
+    return _check_notebooks(found)
 
 
 # --------------------------------------------------------------------------- LMS downloads
 
-def _collector(pattern: str):
-    from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
+def _identify(name: str, is_dir: bool) -> tuple[str, str, int, str] | None:
+    """(student id, student name, attempt, file name) of a top-level LMS entry, or None."""
+    if is_dir:
+        match = MOODLE_FOLDER.match(name)
+        return (match["student_id"], match["name"], 0, "") if match else None
+    for pattern in LMS_FILES.values():
+        match = pattern.match(name)
+        if match:
+            groups = match.groupdict()
+            return groups["student_id"], groups["name"], int(groups.get("attempt") or 0), groups["file_id"]
+    return None
 
-    return FileNameCollectorPlugin(named_regexp=pattern, valid_ext=[".ipynb", ".py", ".txt", ".csv", ".zip",
-                                                                     ".md", ".html", ".pdf", ".json", ""])
 
-
-def _notebook_name(file_id: str) -> str:
-    stem = Path(file_id).stem if file_id.endswith(".ipynb") else Path(file_id).name
-    return re.sub(r"(-\d+| \(\d+\))$", "", stem)  # Canvas "-1" / browser " (1)" on re-uploads
-
-
-def collect_lms_files(folder: Path, label: str) -> list[Submission]:
-    """Files named by an LMS (Canvas or Moodle), found anywhere under `folder`."""
-    collectors = [_collector(p) for p in LMS_PATTERNS.values()]
+def collect_lms_files(folder: Path, label: str, refused: list[archive.Refused] = (),
+                      prefix: tuple[str, ...] = ()) -> list[Submission]:
+    """One student per LMS-named entry at the top of `folder` (refused: archive members not unpacked,
+    named relative to the archive, whose top is `prefix`)."""
     by_name = notebook_index()
     students: dict[str, dict] = {}
-    unmatched = []
-    for path in _files(folder):
-        rel = path.relative_to(folder).as_posix()
-        info = None
-        for collector in collectors:
-            info = collector.collect(rel)
-            if info:
-                break
-        if not info:
-            unmatched.append(rel)
+
+    def entry(sid: str, name: str) -> dict:
+        return students.setdefault(sid, {"name": name, "found": [], "links": [], "notes": []})
+
+    for top in sorted(p for p in folder.iterdir() if _visible(p.name)):
+        if top.is_symlink():
             continue
-        entry = students.setdefault(info["student_id"], {"name": info.get("name") or "", "files": []})
-        entry["files"].append((int(info.get("attempt") or 0), info["file_id"], path))
+        who = _identify(top.name, top.is_dir())
+        if who is None:
+            continue
+        sid, name, attempt, file_id = who
+        student = entry(sid, name)
+        if top.is_dir():
+            files, links = _walk(top)
+            student["links"] += [f"{top.name}/{link}" for link in links]
+            student["found"] += [_Found(p, p.relative_to(top).as_posix(), len(p.relative_to(top).parts) - 1)
+                                 for p in files]
+        elif top.is_file():
+            student["found"].append(_Found(top, file_id, 0, attempt))
+    for item in refused:
+        parts = tuple(p for p in item.member.split("/") if p not in ("", "."))
+        if parts[: len(prefix)] != prefix or len(parts) <= len(prefix):
+            continue
+        head = parts[len(prefix)]
+        who = _identify(head, len(parts) > len(prefix) + 1) or _identify(head, False)
+        if who is not None:
+            entry(who[0], who[1])["notes"].append(f"refused {'/'.join(parts[len(prefix):])}: {item.reason}")
     if not students:
         raise InstructorError(f"no file in {label} is named like an LMS download (Canvas "
                               "name_id_attempt_notebook.ipynb, Moodle Full Name_id_assignsubmission_file_"
                               f"notebook.ipynb) nor laid out as {LAYOUT}")
     counts: dict[str, int] = {}
-    for entry in students.values():
-        for _, file_id, _ in entry["files"]:
-            aid = by_name.get(_notebook_name(file_id)) if file_id.endswith(".ipynb") else None
-            if aid:
-                counts[aid] = counts.get(aid, 0) + 1
-    dominant = max(counts, key=counts.get) if counts else ""
+    for student in students.values():
+        chosen, _ = _pick(student["found"], by_name)
+        for aid in chosen:
+            counts[aid] = counts.get(aid, 0) + 1
+    dominant = max(sorted(counts), key=counts.get) if counts else ""
     found = []
-    for sid, entry in sorted(students.items()):
-        per_assignment: dict[str, dict[str, tuple[int, Path]]] = {}
-        others = []
-        for attempt, file_id, path in sorted(entry["files"], key=lambda f: (f[0], str(f[2]))):
-            name = _notebook_name(file_id)
-            aid = by_name.get(name) if file_id.endswith(".ipynb") else None
-            if aid:
-                per_assignment.setdefault(aid, {})[name] = (attempt, path)  # the latest attempt wins
-            else:
-                others.append(file_id)
+    for sid, student in sorted(students.items()):
+        chosen, rest = _pick(student["found"], by_name)
+        notes = _others_notes(rest, student["links"]) + student["notes"]
         rows = []
-        for aid, nbs in sorted(per_assignment.items()):
-            row = _check(Submission(sid, aid, name=entry["name"]), {n: p for n, (_, p) in nbs.items()}, [])
-            rows.append(row)
-        if not rows:
-            if dominant:
-                row = _check(Submission(sid, dominant, name=entry["name"]), {}, others)
-            else:
-                row = Submission(sid, "", status=UNKNOWN_NOTEBOOK, name=entry["name"],
-                                 reason=f"{', '.join(others)} is no notebook of this course "
-                                        f"(expected one of {', '.join(n + '.ipynb' for n in sorted(by_name))})")
-            rows.append(row)
-        elif others:
-            rows[0].notes.append("ignored " + ", ".join(others))
+        for aid, nbs in sorted(chosen.items()):
+            rows.append(_row(sid, aid, nbs, student["name"]))
+        if rows:
+            rows[0].notes += notes
+        elif dominant:
+            rows.append(_missing(sid, dominant, rest, notes, student["name"]))
+        else:
+            got = ", ".join(f.shown for f in rest) or "nothing"
+            rows.append(Submission(sid, "", status=UNKNOWN_NOTEBOOK, name=student["name"], notes=notes,
+                                   reason=f"{got} is no notebook of this course "
+                                          f"(expected one of {', '.join(n + '.ipynb' for n in sorted(by_name))})"))
         found.extend(rows)
-    return found
+    return _check_notebooks(found)
 
 
-def collect_zip(archive: Path, extract_to: Path) -> list[Submission]:
-    import shutil
-    import zipfile
-
-    from nbgrader.utils import unzip
-
-    if not zipfile.is_zipfile(archive):
-        raise InstructorError(f"{archive} is not a readable .zip file; download the submissions again")
+def collect_zip(source: Path, extract_to: Path) -> list[Submission]:
+    if not zipfile.is_zipfile(source):
+        raise InstructorError(f"{source} is not a readable .zip file; download the submissions again")
     if extract_to.exists():
         shutil.rmtree(extract_to)
     extract_to.mkdir(parents=True)
-    unzip(str(archive), str(extract_to), zip_ext=[".zip"], create_own_folder=False, tree=True)
-    top = extract_to
-    entries = [p for p in top.iterdir() if _visible(p)]
-    while len(entries) == 1 and entries[0].is_dir() and entries[0].name not in notebook_index() \
-            and not re.search(LMS_PATTERNS["moodle"], entries[0].name + "/x.ipynb"):
-        top = entries[0]          # a zip of one folder: look inside it
-        entries = [p for p in top.iterdir() if _visible(p)]
+    try:
+        refused = archive.extract(source, extract_to)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise InstructorError(f"{source} cannot be unpacked ({type(error).__name__}: {error}); "
+                              "download the submissions again") from None
+    top, prefix = extract_to, ()
+    entries = [p for p in top.iterdir() if _visible(p.name)]
+    while len(entries) == 1 and entries[0].is_dir() and not _lms_entry(entries[0].name) \
+            and entries[0].name not in assignments():
+        top, prefix = entries[0], (*prefix, entries[0].name)   # a zip of one folder: look inside it
+        entries = [p for p in top.iterdir() if _visible(p.name)]
     known = set(assignments())
-    nbgrader_layout = any(p.is_dir() and any((p / a).is_dir() for a in known) for p in entries)
-    if nbgrader_layout:
+    lms = any(_lms_entry(p.name) for p in entries) or \
+        any(_lms_entry(m.member.split("/")[len(prefix)]) for m in refused if m.member.count("/") >= len(prefix))
+    if not lms and any(p.is_dir() and any((p / a).is_dir() for a in known) for p in entries):
         return collect_folder(top)
-    return collect_lms_files(top, archive.name)
+    return collect_lms_files(top, source.name, refused, prefix)
 
 
 def collect(source: Path, scratch: Path) -> list[Submission]:
