@@ -14,12 +14,15 @@ class Limits:
     open_files: int = 256              # RLIMIT_NOFILE
     file_bytes: int = 8 * 2**20        # RLIMIT_FSIZE: largest file written, stdout and stderr included
     tmp_bytes: int = 64 * 2**20        # size of the private /tmp
+    folder_bytes: int = 128 * 2**20    # size of the sandbox's folder (as root: a tmpfs of its own)
+    shm_bytes: int = 16 * 2**20        # size of /dev/shm
     output_bytes: int = 256 * 2**10    # how much of stdout and of stderr is kept in the Result
 
 
 # One test of the trusted verdict: the reference solutions need milliseconds; an endless loop costs at most this.
 VERDICT_TEST = Limits(cpu_seconds=10, wall_seconds=20.0, memory_bytes=3 * 2**30, processes=64,
-                      open_files=128, file_bytes=8 * 2**20, tmp_bytes=64 * 2**20, output_bytes=4 * 2**20)
+                      open_files=128, file_bytes=8 * 2**20, tmp_bytes=64 * 2**20, output_bytes=4 * 2**20,
+                      folder_bytes=64 * 2**20, shm_bytes=16 * 2**20)
 # The warm verdict interpreter itself (every forked child sets VERDICT_TEST's CPU limit on itself).
 VERDICT_SERVER_CPU_SECONDS = 7 * 24 * 3600
 
@@ -37,7 +40,7 @@ def kernel(cell_timeout: int) -> Limits:
     """A notebook's kernel: room for torch and a whole notebook; cell timeouts stop it well before."""
     return Limits(cpu_seconds=max(300, 6 * cell_timeout), wall_seconds=float(max(120, 6 * cell_timeout + 60)),
                   memory_bytes=6 * 2**30, processes=256, open_files=512, file_bytes=64 * 2**20,
-                  tmp_bytes=128 * 2**20)
+                  tmp_bytes=128 * 2**20, folder_bytes=256 * 2**20, shm_bytes=64 * 2**20)
 
 # The intake: an LMS export is unpacked under these caps (autograder/grading/archive.py), and a
 # submitted notebook is parsed in a child process under these (autograder/grading/notebook_check.py).

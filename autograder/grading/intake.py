@@ -158,8 +158,9 @@ def _row(sid: str, aid: str, nbs: dict[str, _Found], name: str = "") -> Submissi
 def _missing(sid: str, aid: str, rest: list[_Found], notes: list[str], name: str = "") -> Submission:
     expected = ", ".join(n + ".ipynb" for n in notebooks(aid))
     got = ", ".join(f.shown for f in rest) or "nothing"
+    hint = " (rename the file and grade again)" if rest else ""
     return Submission(sid, aid, status=MISSING_NOTEBOOK, name=name, notes=notes,
-                      reason=f"expected {expected}; found {got}" + (" (rename the file and grade again)" if rest else ""))
+                      reason=f"expected {expected}; found {got}{hint}")
 
 
 def _check_notebooks(found: list[Submission]) -> list[Submission]:

@@ -189,17 +189,38 @@ class Worker:
         self.proc = None
 
 
+TMP_PREFIX = "gd-grading-"
+
+
+def remove_stale_folders(parent: Path) -> None:
+    """Remove the temporary folders of pools whose process is gone (a batch that was killed)."""
+    import shutil
+
+    for folder in parent.glob(f"{TMP_PREFIX}*-*"):
+        pid = folder.name[len(TMP_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or not folder.is_dir() or folder.is_symlink() or folder.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
 class Pool:
     """`workers` worker processes, started right away (they import nbgrader while the batch gets ready).
 
     Their temporary files go to one short folder of the pool's (short: kernels' socket paths must
-    stay under 108 bytes), removed when the pool closes, also after a worker was killed."""
+    stay under 108 bytes), removed when the pool closes, also after a worker was killed, and by the
+    next pool after the whole batch was killed."""
 
     def __init__(self, workers: int, log_dir: Path):
         import tempfile
 
         log_dir.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix="gd-grading-"))
+        remove_stale_folders(Path(tempfile.gettempdir()))
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))
         self.workers = [Worker(n, log_dir, self.tmp) for n in range(max(1, workers))]
         import nbgrader.apps  # noqa: F401 - imported once here, inherited by the forked workers
 

@@ -247,6 +247,9 @@ def serve(jobs=None, protocol=None) -> int:
     import warnings
 
     _die_with_parent()
+    from autograder.sandbox import storage
+
+    storage.private_mounts()  # the sandboxes' capped folders go with this worker, also when it is killed
     if protocol is None:
         protocol = os.fdopen(os.dup(1), "w", buffering=1)
         os.dup2(2, 1)  # anything else printed goes to the log, not into the protocol

@@ -24,6 +24,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer
 
 from autograder import limits
+from autograder.sandbox import storage
 from autograder.sandbox.run import BASE_ENV, SANDBOX_WORKDIR, sandboxed_argv
 
 KERNEL_CONNECTION_FILE = "kernel.json"
@@ -80,6 +81,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if self._scratch is not None and not restart:
+            storage.release(self._scratch, keep=False)
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
 

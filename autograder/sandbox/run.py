@@ -3,8 +3,9 @@
 A command runs in a throwaway directory that holds only that submission, with:
 
 * a file system of its own (bubblewrap mount namespace): the Python install and its site-packages
-  read-only, the submission directory read-write (mounted at /sandbox), a private size-capped /tmp,
-  a private /proc and a minimal /dev. Nothing else of the host is there: not the repository, not
+  read-only, the submission directory read-write (mounted at /sandbox; as root a size-capped tmpfs
+  of its own while in use, see storage.py), a private size-capped /tmp and /dev/shm, a private
+  /proc and a minimal /dev. Nothing else of the host is there: not the repository, not
   autograder/source, not solutions/, not a gradebook, not other submissions;
 * no network (a network namespace of its own: not even the host's 127.0.0.1 is reachable);
 * a private process tree (PID namespace): it can neither see nor signal the grader;
@@ -12,7 +13,8 @@ A command runs in a throwaway directory that holds only that submission, with:
   not root: the caller's own user id inside a user namespace (see `describe_protections`);
 * caps on CPU time, address space, processes, open files, file size (stdout/stderr included)
   and wall-clock time;
-* a clean, fixed environment: nothing is inherited from the grader's environment.
+* a clean, fixed environment: nothing is inherited from the grader's environment;
+* no new user namespaces (a seccomp filter, see seccomp.py): no mounts of its own inside.
 
 `describe_protections()` says which of these are in force on this machine; where file-system
 isolation is unavailable `run_sandboxed` refuses to run unless the caller accepts the weaker
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.limits import Limits
+from autograder.sandbox import seccomp, storage
 
 SANDBOX_WORKDIR = "/sandbox"   # where the submission directory appears inside the sandbox
 _UID_BASE = 1_700_000_000      # fresh user ids are drawn from [_UID_BASE, _UID_BASE + _UID_SPAN)
@@ -110,9 +113,15 @@ def describe_protections() -> list[str]:
     m = mode()
     limits = ("resource caps (prlimit): CPU time, address space, processes, open files, file size; "
               "wall-clock limit with the whole process tree killed")
-    missing = ("NOT in force: system-call filtering (seccomp; the kernel is shared); a cap on the number "
-               "of files written to the submission directory (each file is capped)")
+    filtered = seccomp.program() is not None
+    userns = ("user namespaces: creating one inside the sandbox is refused (seccomp filter)" if filtered else
+              "user namespaces: NOT blocked by a seccomp filter on this architecture")
+    missing = "NOT in force: other system-call filtering (the kernel is shared)"
     if m == "bwrap-root":
+        storage_line = (f"storage: the submission directory is a tmpfs of its own while in use, /tmp and /dev/shm "
+                        f"are private tmpfs; all three size-capped ({_caps()})" if storage.available() else
+                        "storage: /tmp and /dev/shm size-capped; NOT in force: a total cap on the submission "
+                        "directory (each file is capped)")
         return [
             "file system: bubblewrap mount namespace; only the Python install (read-only), the submission "
             "directory (read-write) and a private size-capped /tmp are visible; repository, source, "
@@ -122,7 +131,9 @@ def describe_protections() -> list[str]:
             "user: a fresh unprivileged uid per run, no capabilities, no_new_privs",
             "environment: cleared; a fixed minimal set of variables",
             limits,
-            missing + "; new user namespaces inside the sandbox are not blocked (the view stays confined)",
+            storage_line,
+            userns,
+            missing,
         ]
     if m == "bwrap-user":
         return [
@@ -134,6 +145,10 @@ def describe_protections() -> list[str]:
             "namespace); the process cap counts all of that user's processes",
             "environment: cleared; a fixed minimal set of variables",
             limits,
+            f"storage: /tmp and /dev/shm private and size-capped ({_caps()}); NOT in force: a total cap on "
+            "the submission directory (each file is capped)",
+            "user namespaces: creating one inside the sandbox is refused (bubblewrap --disable-userns"
+            + (", seccomp filter)" if filtered else ")"),
             missing,
         ]
     return [
@@ -142,6 +157,12 @@ def describe_protections() -> list[str]:
         "with require_isolation=False: environment cleared, resource caps via prlimit if present, "
         "wall-clock limit, and nothing else",
     ]
+
+
+def _caps() -> str:
+    d = Limits()
+    return (f"by default folder {d.folder_bytes // 2**20} MiB, /tmp {d.tmp_bytes // 2**20} MiB, "
+            f"/dev/shm {d.shm_bytes // 2**20} MiB")
 
 
 # --------------------------------------------------------------------------- building the command
@@ -241,14 +262,18 @@ def _build_argv(argv: list[str], workdir: Path, limits: Limits, m: str, uid: int
     for root in roots:
         bw += ["--ro-bind", root, root]
     bw += ["--proc", "/proc", "--dev", "/dev",
+           "--perms", "1777", "--size", str(limits.shm_bytes), "--tmpfs", "/dev/shm",
+           "--mqueue", "/dev/mqueue",
            "--bind", str(Path(workdir).resolve()), SANDBOX_WORKDIR, "--chdir", SANDBOX_WORKDIR]
     # The sandbox's root (a fresh tmpfs) read-only: nothing can be created beside /sandbox and /tmp.
     bw += ["--remount-ro", "/"]
+    opener, filter_args = seccomp.bwrap_args()
+    bw[1:1] = filter_args
     inner = list(argv)
     if m == "bwrap-root":
         inner = [_tool("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"] + inner
-    return _prlimit_args(limits, m) + bw + ["--"] + inner
+    return _prlimit_args(limits, m) + opener + bw + ["--"] + inner
 
 
 def _chown_tree(path: Path, uid: int) -> None:
@@ -299,6 +324,7 @@ def _argv_for(argv, workdir: Path, limits: Limits, m: str, env) -> list[str]:
             raise ValueError(f"refusing environment variable {k!r}")
     uid = _fresh_uid()
     if m == "bwrap-root":
+        storage.cap(workdir, limits.folder_bytes)
         _chown_tree(workdir, uid)
     return _build_argv(argv, workdir, limits, m, uid, env)
 
@@ -337,6 +363,13 @@ def run_sandboxed(argv: list[str], workdir: Path | str, limits: Limits | None = 
         raise SandboxUnavailable("; ".join(describe_protections()))
     workdir = Path(workdir)
     full = _argv_for(argv, workdir, limits, m, env)
+    try:
+        return _run(full, limits, input)
+    finally:
+        storage.release(workdir, keep=True)  # the caller reads what the run left there
+
+
+def _run(full: list[str], limits: Limits, input: str | bytes | None) -> Result:
     with tempfile.TemporaryDirectory(prefix="sandbox-io-") as io_dir:
         io = Path(io_dir)
         out_path, err_path, in_path = io / "stdout", io / "stderr", io / "stdin"

@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from autograder.limits import VERDICT_SERVER_CPU_SECONDS, Limits
+from autograder.sandbox import storage
 from autograder.sandbox.processes import kill_tree
 from autograder.sandbox.results import read_result_file
 from autograder.sandbox.run import BASE_ENV, Result, describe_protections, killed_reason, sandboxed_argv
@@ -83,6 +84,7 @@ class VerdictServer:
                 except OSError:
                     pass
         if self.folder is not None:
+            storage.release(self.folder, keep=False)
             shutil.rmtree(self.folder, ignore_errors=True)
             self.log.unlink(missing_ok=True)
             self.folder = None

@@ -8,8 +8,8 @@ test sees what an earlier one did:
 * the zygote never reads a program or a report: a child reads its own program file and writes
   its report to a file of its own (the grader writes the one and reads the other);
 * after each child, every other process in the sandbox is killed and the scratch places
-  (/sandbox but for the report, /tmp, /dev/shm, System V IPC) are brought back to what they held
-  when the server started, before the grader is told;
+  (/sandbox but for the report, /tmp, /dev/shm, POSIX message queues, System V IPC, the uid's kernel
+  keyrings) are brought back to what they held when the server started, before the grader is told;
 * the zygote is not dumpable, so a child cannot read its memory or its descriptors through /proc,
   nor trace it; the control pipes are closed in the child.
 
@@ -34,8 +34,12 @@ import harness
 sys.path.pop(0)  # and so do the tests: nothing is imported from the scratch folder
 harness.load_torch()
 
-SCRATCH = ("/sandbox", "/tmp", "/dev/shm")
+SCRATCH = ("/sandbox", "/tmp", "/dev/shm", "/dev/mqueue")   # /dev/mqueue: POSIX message queues
 PR_SET_DUMPABLE, IPC_RMID = 4, 0
+# keyctl(2): the system call's number, and the keyrings a test could leave keys in
+SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR = 1, 7
+KEYRINGS = (-3, -4, -5)   # session, user, user-session
 
 
 def _libc():
@@ -144,12 +148,26 @@ def remove_sysv_ipc() -> None:
             remove(int(row.split()[1]))
 
 
+def keyctl(*args: int) -> int:
+    if SYS_KEYCTL is None:
+        return -1
+    return _libc().syscall(SYS_KEYCTL, *[ctypes.c_long(a) for a in args])
+
+
+def clear_keyrings() -> None:
+    """Empty the kernel keyrings every process of this uid shares (a child gets a session keyring
+    of its own, but the user keyrings are the uid's)."""
+    for keyring in KEYRINGS:
+        keyctl(KEYCTL_CLEAR, keyring)
+
+
 def clean_up(layout_paths: set, keep: str) -> None:
     kill_everyone_else()
     for folder in SCRATCH:
         empty(folder, layout_paths | {keep})
     os.chdir("/sandbox")
     remove_sysv_ipc()
+    clear_keyrings()
 
 
 def child(number: int, cpu_seconds: int, report: int, control: tuple) -> None:
@@ -163,6 +181,7 @@ def child(number: int, cpu_seconds: int, report: int, control: tuple) -> None:
         os.close(report)
         os.close(devnull)
         os.setsid()
+        keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)   # a fresh anonymous session keyring
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
         harness.run(f"program-{number}.json")
     finally:
