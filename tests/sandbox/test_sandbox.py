@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -182,31 +183,39 @@ def test_runs_unprivileged_and_cannot_see_the_grader(tmp_path: Path) -> None:
 ])
 def test_hostile_runs_end_with_a_reason_in_bounded_time(tmp_path: Path, name: str, code: str, reason: str) -> None:
     limits = dataclasses.replace(QUICK, cpu_seconds=2, wall_seconds=30.0) if reason == "CPU time" else QUICK
+    mark = secrets.token_hex(8)
     start = time.monotonic()
-    result = run_python(code, tmp_path / "w", limits)
+    result = run_python(code, tmp_path / "w", limits, env={MARK: mark})
     elapsed = time.monotonic() - start
     assert elapsed < limits.wall_seconds + 5, f"{name} took {elapsed:.1f}s"
     assert result.killed_reason and reason in result.killed_reason, result
     assert len(result.stdout) <= QUICK.output_bytes + 100
     if name == "fork bomb":
         time.sleep(0.5)
-        assert not _sandbox_processes(), "the fork bomb's processes outlived the run"
+        assert not marked_processes(mark), "the fork bomb's processes outlived the run"
 
 
-def _sandbox_processes() -> list[int]:
+MARK = "GD_TEST_RUN_MARK"
+
+
+def marked_processes(mark: str) -> list[int]:
+    """The processes started by this test's own run: they carry its mark in their environment
+    (other grading runs on the machine have sandboxes too, and are none of this test's business)."""
+    needle = f"{MARK}={mark}".encode()
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                uid = os.stat(f"/proc/{entry}").st_uid
+                with open(f"/proc/{entry}/environ", "rb") as fh:
+                    if needle in fh.read().split(b"\0"):
+                        found.append(int(entry))
             except OSError:
                 continue
-            if sandbox._UID_BASE <= uid < sandbox._UID_BASE + sandbox._UID_SPAN:
-                found.append(int(entry))
     return found
 
 
 def test_os_exit_and_background_children_are_contained(tmp_path: Path) -> None:
+    mark = secrets.token_hex(8)
     result = run_python("""
         import os, time
         if os.fork() == 0:
@@ -214,11 +223,53 @@ def test_os_exit_and_background_children_are_contained(tmp_path: Path) -> None:
             time.sleep(3600)   # a daemon left behind
         print("bye", flush=True)
         os._exit(7)
-        """, tmp_path / "w")
+        """, tmp_path / "w", env={MARK: mark})
     assert result.returncode == 7 and result.killed_reason is None and "bye" in result.stdout
     time.sleep(0.5)
-    if mode() == "bwrap-root":
-        assert not _sandbox_processes(), "a background child outlived the run"
+    assert not marked_processes(mark), "a background child outlived the run"
+
+
+def test_writable_places_are_capped_in_total(tmp_path: Path) -> None:
+    limits = dataclasses.replace(QUICK, file_bytes=2**20, folder_bytes=8 * 2**20, tmp_bytes=8 * 2**20,
+                                 shm_bytes=4 * 2**20)
+    workdir = tmp_path / "w"
+    result = run_python("""
+        import os
+        for place in ("/sandbox/fill", "/tmp/fill", "/dev/shm/fill"):
+            os.makedirs(place, exist_ok=True)
+            written = 0
+            for n in range(64):                       # 64 MiB if nothing stops it
+                try:
+                    with open(f"{place}/{n}", "wb") as fh:
+                        fh.write(b"x" * 2**20)
+                    written += 1
+                except OSError:
+                    break
+            print(place, written)
+        """, workdir, limits)
+    written = {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines()}
+    assert written["/tmp/fill"] <= 8 and written["/dev/shm/fill"] <= 4, result
+    if sandbox.storage.available():
+        assert written["/sandbox/fill"] <= 8, result
+        on_host = sum(p.stat().st_size for p in workdir.rglob("*") if p.is_file())
+        assert on_host <= limits.folder_bytes
+        assert not os.path.ismount(workdir), "the folder's tmpfs is gone after the run"
+        assert "size-capped" in " ".join(describe_protections())
+    else:
+        assert "NOT in force: a total cap" in " ".join(describe_protections())
+
+
+def test_no_user_namespace_inside_the_sandbox(tmp_path: Path) -> None:
+    result = run_python("""
+        import ctypes, os, subprocess
+        libc = ctypes.CDLL(None, use_errno=True)
+        print("unshare", libc.unshare(0x10000000), ctypes.get_errno())     # CLONE_NEWUSER
+        tool = subprocess.run(["unshare", "-Urm", "sh", "-c", "mount -t tmpfs none /tmp && echo MOUNTED"],
+                              capture_output=True, text=True)
+        print(tool.stdout.strip() or "refused")
+        """, tmp_path / "w")
+    assert result.stdout.split()[:3] == ["unshare", "-1", "1"], result
+    assert "MOUNTED" not in result.stdout and "refused" in result.stdout, result
 
 
 def test_stderr_and_stdin_are_plumbed(tmp_path: Path) -> None:
