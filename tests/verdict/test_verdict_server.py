@@ -57,7 +57,7 @@ def test_verdicts_equal_those_of_one_sandbox_per_test(server: VerdictServer, tmp
 
 
 COUNT_LEFTOVERS = """
-    import os
+    import ctypes, os
     def probe():
         me, zygote = os.getpid(), os.getppid()
         others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me, zygote)]
@@ -71,7 +71,12 @@ COUNT_LEFTOVERS = """
         except OSError:
             pass
         segments = open("/proc/sysvipc/shm").read().splitlines()[1:]
-        return len(others) * 1000 + len(files) * 10 + len(segments)
+        libc = ctypes.CDLL(None, use_errno=True)
+        queues = sum(libc.mq_open(name, os.O_RDONLY) >= 0 for name in (b"/left", b"/left2"))
+        keyctl = {"x86_64": 250, "aarch64": 219}[os.uname().machine]
+        keys = sum(libc.syscall(keyctl, ctypes.c_long(10), ctypes.c_long(ring), b"user", b"left", 0) >= 0
+                   for ring in (-4, -5))                 # KEYCTL_SEARCH in the user (session) keyring
+        return len(others) * 1000 + len(files) * 10 + len(segments) + queues * 10**5 + keys * 10**6
 """
 
 
@@ -97,15 +102,20 @@ def test_nothing_a_test_leaves_behind_reaches_the_next(server: VerdictServer) ->
             pass
         libc = ctypes.CDLL(None)
         libc.shmget(0, 4096, 0o1600)            # IPC_PRIVATE, IPC_CREAT | 0600
+        queues = sum(libc.mq_open(name, os.O_CREAT | os.O_RDWR, 0o600, None) >= 0  # POSIX message queues
+                     for name in (b"/left", b"/left2"))
+        add_key = {"x86_64": 248, "aarch64": 217}[os.uname().machine]
+        keys = sum(libc.syscall(add_key, b"user", b"left", b"x", 1, ctypes.c_long(ring)) >= 0
+                   for ring in (-4, -5))         # the uid's user and user-session keyrings
         subprocess.Popen(["sleep", "1000"], start_new_session=True)
         if os.fork() == 0:
             os.setsid()
             import time
             time.sleep(1000)
         def probe():
-            return 1
+            return queues * 10 + keys
     """)
-    assert planted == 1.0
+    assert planted == 22.0, "the test planted two message queues and two keys"
     found, result = probe(server, COUNT_LEFTOVERS)
     assert found == baseline, result
 
