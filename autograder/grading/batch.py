@@ -82,6 +82,7 @@ def grade(options: GradeOptions) -> int:
     try:
         submissions = collect(options.submissions.resolve(), course.grading / "input")
     except InstructorError as error:
+        shutil.rmtree(course.grading / "input", ignore_errors=True)
         lock.close()
         return fail(str(error))
     for stale in course.grading.glob("run-*"):  # left by a run that was killed
@@ -91,6 +92,7 @@ def grade(options: GradeOptions) -> int:
         return _grade(options, course, submissions, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(course.grading / "input", ignore_errors=True)  # the unpacked LMS export
         lock.close()
 
 

@@ -1,10 +1,13 @@
 """LMS downloads: a .zip with one file per student, named by Canvas or Moodle, mapped by notebook name."""
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import nbformat
 
 from support import synthetic
-from support.grade_fixtures import CH1, NB1, by_student, grade, make_zip, notebook_bytes, solved_with_wrong
+from support.grade_fixtures import CH1, NB1, by_student, grade, make_zip, notebook_bytes, rows, solved_with_wrong
 
 
 def test_canvas_zip(tmp_path):
@@ -49,3 +52,66 @@ def test_zip_with_no_lms_names_is_an_instructor_error(tmp_path):
     result = grade(archive, "--out", tmp_path / "out", timeout=120)
     assert result.returncode != 0
     assert len(result.stderr.strip().splitlines()) == 1 and "LMS" in result.stderr
+
+
+def _moodle(name: str, sid: int, file: str = "") -> str:
+    return f"{name}_{sid}_assignsubmission_file_{file}"
+
+
+def test_hostile_uploads_count_only_for_their_student_and_never_stop_the_class(tmp_path):
+    """One Moodle export, graded once: each student's files are that student's data, whatever their names."""
+    right, wrong = notebook_bytes(synthetic.solved(CH1, NB1)), notebook_bytes(solved_with_wrong(CH1, NB1, 0))
+    zero = notebook_bytes(synthetic.release_notebook(CH1, NB1))
+    inner = tmp_path / "inner.zip"
+    make_zip(inner, {"../../escape.ipynb": right, _moodle("Ada Lovelace", 1001, f"{NB1}.ipynb"): zero})
+    alan, knuth = _moodle("Alan Turing", 1002), _moodle("Donald Knuth", 1006)
+    archive = make_zip(tmp_path / "moodle.zip", {
+        _moodle("Ada Lovelace", 1001, f"{NB1}.ipynb"): right,
+        # Alan's own notebook, and files named like Ada's and Grace's uploads, a class layout, an archive
+        f"{alan}/{NB1}.ipynb": wrong,
+        f"{alan}/{_moodle('Ada Lovelace', 1001, NB1 + '.ipynb')}": zero,
+        f"{alan}/lovelaceada_1001_999_{NB1}.ipynb": zero,
+        f"{alan}/{_moodle('Grace Hopper', 1003)}/{NB1}.ipynb": zero,
+        f"{alan}/submitted/mallory/{CH1}/{NB1}.ipynb": right,
+        f"{alan}/nested.zip": inner.read_bytes(),
+        # Grace's notebook in a subfolder of her own upload
+        f"{_moodle('Grace Hopper', 1003)}/work/final/{NB1}.ipynb": right,
+        _moodle("Edsger Dijkstra", 1004, "notes.zip"): b"this is not a zip archive",
+        _moodle("Barbara Liskov", 1005, f"{NB1}.ipynb"): b"[" * 200_000 + b"]" * 200_000,
+        f"{knuth}/../../evil.ipynb": right,
+        f"/tmp/{knuth}/{NB1}.ipynb": right,
+        _moodle("Ken Thompson", 1007, f"{NB1}.ipynb"): b" " * (80 * 2**20),   # 80 MiB, a few kB packed
+        _moodle("=1+2", 1008, f"{NB1}.ipynb"): right,
+        _moodle("Frances Allen", 1009, f"{NB1}.ipynb"): right,
+    }, links={f"{knuth}/{NB1}.ipynb": "/etc/passwd"}, modes={_moodle("Frances Allen", 1009, f"{NB1}.ipynb"): 0o4777})
+    assert archive.stat().st_size < 4 * 2**20
+    out = tmp_path / "out"
+    grade(archive, "--out", out, "--workers", "2", check=True)
+
+    found = rows(out / "grades.csv")
+    assert sorted(r["student_id"] for r in found) == [str(n) for n in range(1001, 1010)], found
+    grades = {r["student_id"]: r for r in found}
+
+    def scored(sid: str) -> float:
+        assert grades[sid]["status"] == "ok", grades[sid]
+        return float(grades[sid]["score"])
+
+    assert scored("1001") == 4.0 and scored("1003") == 4.0 and scored("1008") == 4.0 and scored("1009") == 4.0
+    assert scored("1002") == 3.0                       # Alan's own (wrong) notebook, nothing else of his
+    assert "nested.zip" in grades["1002"]["reason"] and "not unpacked" in grades["1002"]["reason"]
+    assert "work/final" in grades["1003"]["reason"]
+    assert grades["1004"]["status"] == "missing_notebook" and "notes.zip" in grades["1004"]["reason"]
+    assert grades["1005"]["status"] == "unreadable_notebook" and "nested" in grades["1005"]["reason"]
+    knuth_row = grades["1006"]
+    assert knuth_row["status"] == "missing_notebook" and "unsafe path" in knuth_row["reason"], knuth_row
+    assert "link" in knuth_row["reason"]
+    assert grades["1007"]["status"] == "missing_notebook" and "MiB per file" in grades["1007"]["reason"]
+    assert grades["1008"]["name"] == "'=1+2"           # a formula in a spreadsheet no more
+    assert all(not r["name"].startswith(("=", "+", "-", "@")) for r in found)
+    with open(out / "grades.csv", newline="") as handle:
+        assert "=1+2" not in [cell for line in csv.reader(handle) for cell in line]
+    # nothing landed outside OUT; the unpacked export is gone; nothing kept the archive's modes
+    assert not list(tmp_path.rglob("escape.ipynb")) and not list(tmp_path.rglob("evil.ipynb"))
+    assert not Path(f"/tmp/{knuth}").exists()
+    assert not (out / ".grading" / "input").exists()
+    assert not any(p.stat().st_mode & 0o6000 for p in out.rglob("*") if p.is_file())

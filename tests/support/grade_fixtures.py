@@ -61,11 +61,21 @@ def by_student(path: Path) -> dict[tuple[str, str], dict]:
     return {(r["student_id"], r["assignment_id"]): r for r in rows(path)}
 
 
-def make_zip(path: Path, files: dict[str, bytes]) -> Path:
+def make_zip(path: Path, files: dict[str, bytes], links: dict[str, str] | None = None,
+             modes: dict[str, int] | None = None) -> Path:
+    """A real .zip: `files` (name -> bytes, compressed), `links` (name -> target, as symbolic-link
+    members) and `modes` (name -> Unix mode bits the archive claims for that file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w") as archive:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in files.items():
-            archive.writestr(name, data)
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (0o100000 | (modes or {}).get(name, 0o644)) << 16
+            archive.writestr(info, data)
+        for name, target in (links or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (0o120000 | 0o777) << 16
+            archive.writestr(info, target)
     return path
 
 
