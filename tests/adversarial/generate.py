@@ -10,6 +10,9 @@ answer, via autograder/synthetic.py); files starting with `_` are extra code a m
     expected                  test grade_id -> exact points the trusted verdict must give
     mutations                 optional edits of the notebook itself (see `mutate`)
     limits                    optional overrides of the sandbox limits for this case
+    upload                    optional: how the student's folder is laid out around the notebook
+                              (see `place`), and "rows": assignment -> status of the other rows the
+                              student's folder must give (none unless said)
 
 Snippets may hold placeholders the test fills in at run time: {{REPO}} (the repository root),
 {{PORT}} (a port the test listens on), {{MARKER}} (a file the test checks is never written),
@@ -39,6 +42,7 @@ THREATS = (
     "network",
     "tamper-metadata",          # points, grade_id, checksums, locked, cell types, duplicates
     "hard-coded-answers",
+    "hostile-upload",           # files named like other students or a class layout, archives, links, bad JSON
     "honest",
 )
 
@@ -54,6 +58,7 @@ class AdversarialCase:
     mutations: list[list[str]] = field(default_factory=list)
     limits: dict[str, float] = field(default_factory=dict)
     description: str = ""
+    upload: dict = field(default_factory=dict)
 
 
 def load_cases() -> list[AdversarialCase]:
@@ -66,7 +71,7 @@ def load_cases() -> list[AdversarialCase]:
         cases.append(AdversarialCase(folder.name, spec["assignment"], spec["notebook"], spec["threat"],
                                      {k: float(v) for k, v in spec["expected"].items()}, cells,
                                      spec.get("mutations", []), spec.get("limits", {}),
-                                     spec.get("description", "")))
+                                     spec.get("description", ""), spec.get("upload", {})))
     return cases
 
 
@@ -136,3 +141,56 @@ def build(case: AdversarialCase, out_dir: Path, placeholders: dict[str, str] | N
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
+
+
+def _notebook_file(kind: str, case: AdversarialCase) -> bytes:
+    """A whole notebook of the case's assignment: "solved" (full points) or "release" (none)."""
+    nb = synthetic.solved(case.assignment, case.notebook) if kind == "solved" else \
+        synthetic.release_notebook(case.assignment, case.notebook)
+    return nbformat.writes(nb).encode()
+
+
+def _write_zip(path: Path, item: dict, case: AdversarialCase) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, kind in item.get("members", {}).items():
+            archive.writestr(name, _notebook_file(kind, case))
+        for name, size in item.get("zeros", {}).items():   # inflates from a few kB to `size` bytes
+            archive.writestr(name, b"\0" * size)
+        for name, target in item.get("links", {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (0o120000 | 0o777) << 16
+            archive.writestr(info, target)
+
+
+def place(case: AdversarialCase, built: Path, student: Path, placeholders: dict[str, str]) -> None:
+    """Lay out the student's folder: the built notebook where "upload" says (by default
+    <assignment>/<notebook>.ipynb), then each of its "files":
+
+    {"path", "kind": "solved" | "release"}     a whole notebook of the case's assignment
+    {"path", "kind": "text", "text"}           a plain file
+    {"path", "kind": "deep_json", "depth"}     JSON nested `depth` lists deep
+    {"path", "kind": "link", "target"}         a symbolic link
+    {"path", "kind": "zip", "members", "zeros", "links"}   a real archive (see `_write_zip`)
+    """
+    upload = case.upload
+    target = student / upload.get("notebook_at", f"{case.assignment}/{case.notebook}.ipynb")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    built.replace(target)
+    for item in upload.get("files", []):
+        path = student / item["path"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kind = item["kind"]
+        if kind in ("solved", "release"):
+            path.write_bytes(_notebook_file(kind, case))
+        elif kind == "text":
+            path.write_text(item["text"])
+        elif kind == "deep_json":
+            path.write_bytes(b"[" * item["depth"] + b"]" * item["depth"])
+        elif kind == "link":
+            path.symlink_to(fill_placeholders(item["target"], placeholders))
+        elif kind == "zip":
+            _write_zip(path, item, case)
+        else:
+            raise ValueError(f"unknown upload file kind {kind!r} in case {case.name}")

@@ -42,9 +42,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory):
                     "OTHER": str(other), "GRADEBOOK": str(fake_gradebook)}
     for case in CASES.values():
         built = corpus.build(case, work / "built", placeholders)
-        target = subs / sid(case.name) / case.assignment / built.name
-        target.parent.mkdir(parents=True)
-        built.replace(target)
+        corpus.place(case, built, subs / sid(case.name), placeholders)
     watched = (COURSE_DIR, SOLUTIONS_DIR, SOURCE_DIR, subs, fake_gradebook.parent)
     before = tree_digest(*watched)
     env = {**os.environ, SECRET_ENV: "the grader's secret"}
@@ -75,11 +73,23 @@ def test_case_scores_exactly_its_honest_part(batch, name: str) -> None:
     case = CASES[name]
     tests = {r["grade_id"]: float(r["points"]) for r in rows(batch["out"] / "tests.csv")
              if r["student_id"] == sid(name) and r["kind"] == "autograded"}
-    (grade,) = [r for r in rows(batch["out"] / "grades.csv") if r["student_id"] == sid(name)]
+    (grade,) = [r for r in rows(batch["out"] / "grades.csv")
+                if r["student_id"] == sid(name) and r["assignment_id"] == case.assignment]
     assert tests == case.expected, f"{name} ({case.threat}): {grade['status']}: {grade['reason']}"
     assert float(grade["score"]) <= float(grade["max_score"])
     if case.threat == "honest":
         assert grade["status"] == "ok", grade
+
+
+def test_each_student_folder_gives_its_own_rows_only(batch) -> None:
+    found = rows(batch["out"] / "grades.csv")
+    assert {r["student_id"] for r in found} == {sid(name) for name in CASES} | {"honest-reference"}
+    for name, case in CASES.items():
+        mine = {r["assignment_id"]: r for r in found if r["student_id"] == sid(name)}
+        assert set(mine) == {case.assignment, *case.upload.get("rows", {})}, (name, mine)
+        for assignment, status in case.upload.get("rows", {}).items():
+            assert mine[assignment]["status"] == status and mine[assignment]["reason"], mine[assignment]
+    assert not (batch["out"] / ".grading" / "input").exists()
 
 
 def test_the_other_students_grade_is_untouched(batch) -> None:
@@ -92,6 +102,7 @@ def test_nothing_outside_out_changed(batch) -> None:
     assert not batch["marker"].exists()
     assert batch["before"] == batch["after"]
     assert not (REPO_ROOT / "course" / "pwned.txt").exists() and not (SOURCE_DIR / "pwned.txt").exists()
+    assert not list(batch["out"].parent.rglob("pwned.ipynb")), "no archive a student uploaded is unpacked"
 
 
 def test_flagged_submissions_name_the_disagreement(batch) -> None:
