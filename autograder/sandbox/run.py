@@ -292,7 +292,8 @@ def sandboxed_argv(argv: list[str], workdir: Path | str, limits: Limits | None =
     so it must hold copies, never hard links to the grader's files. Read what the run leaves there
     with `read_result_file` (the code may have replaced it by a link to a grader's file).
     `env` adds variables to the fixed environment (names must be plain identifiers).
-    Raises SandboxUnavailable where no file-system isolation can be had.
+    As root `workdir` becomes a size-capped tmpfs (storage.py): call `storage.release(workdir)` when
+    the command has ended. Raises SandboxUnavailable where no file-system isolation can be had.
     """
     m = mode()
     if m == "none":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import nbformat
@@ -85,8 +86,14 @@ def test_hostile_uploads_count_only_for_their_student_and_never_stop_the_class(t
         _moodle("Frances Allen", 1009, f"{NB1}.ipynb"): right,
     }, links={f"{knuth}/{NB1}.ipynb": "/etc/passwd"}, modes={_moodle("Frances Allen", 1009, f"{NB1}.ipynb"): 0o4777})
     assert archive.stat().st_size < 4 * 2**20
-    out = tmp_path / "out"
-    grade(archive, "--out", out, "--workers", "2", check=True)
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    killed = tmp / "gd-grading-4999999-left" / "k-1"    # a pid above any pid_max: a batch that was killed
+    killed.mkdir(parents=True)
+    (killed / "kernel.json").write_text("{}")
+    alive = tmp / f"gd-grading-{os.getpid()}-running"    # a batch still running
+    alive.mkdir()
+    grade(archive, "--out", out, "--workers", "2", check=True, tmpdir=tmp)
+    assert not killed.parent.exists() and alive.exists()
 
     found = rows(out / "grades.csv")
     assert sorted(r["student_id"] for r in found) == [str(n) for n in range(1001, 1010)], found

@@ -283,10 +283,14 @@ def test_sandboxed_argv_is_a_plain_command_line(tmp_path: Path) -> None:
     workdir.mkdir()
     (workdir / "main.py").write_text("import os; print(os.getcwd())")
     argv = sandboxed_argv([sys.executable, "-I", "main.py"], workdir, QUICK)
-    assert all(isinstance(a, str) for a in argv)
-    assert str(REPO_ROOT / "autograder" / "source") not in argv and str(SOLUTIONS_DIR) not in argv
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=30, env={})
-    assert out.stdout.strip() == sandbox.SANDBOX_WORKDIR
+    try:
+        assert all(isinstance(a, str) for a in argv)
+        assert str(REPO_ROOT / "autograder" / "source") not in argv and str(SOLUTIONS_DIR) not in argv
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=30, env={})
+        assert out.stdout.strip() == sandbox.SANDBOX_WORKDIR
+    finally:
+        sandbox.storage.release(workdir)
+    assert not os.path.ismount(workdir)
 
 
 def test_unprivileged_mode_uses_a_user_namespace_and_no_uid_switch(tmp_path: Path) -> None:
