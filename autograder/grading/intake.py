@@ -96,6 +96,7 @@ def _walk(folder: Path) -> tuple[list[Path], list[str]]:
     files, links = [], []
     for root, dirs, names in os.walk(folder, followlinks=False):
         here = Path(root)
+        links += [(here / d).relative_to(folder).as_posix() for d in dirs if _visible(d) and (here / d).is_symlink()]
         dirs[:] = sorted(d for d in dirs if _visible(d) and not (here / d).is_symlink())
         for name in sorted(names):
             path = here / name
@@ -128,16 +129,22 @@ def _pick(found: list[_Found], by_name: dict[str, str]) -> tuple[dict[str, dict[
     return chosen, rest
 
 
+def _listing(names: list[str], at_most: int = 10) -> str:
+    """Names for a reason cell: a student's upload may hold thousands of files."""
+    shown = ", ".join(names[:at_most])
+    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
+
+
 def _others_notes(rest: list[_Found], links: list[str]) -> list[str]:
     notes = []
     archives = [f.shown for f in rest if f.shown.lower().endswith(ARCHIVE_SUFFIXES)]
     plain = [f.shown for f in rest if f.shown not in archives]
     if archives:
-        notes.append("not unpacked: " + ", ".join(archives) + " (archives are not unpacked; hand in the notebook)")
+        notes.append(f"not unpacked: {_listing(archives)} (archives are not unpacked; hand in the notebook)")
     if plain:
-        notes.append("ignored " + ", ".join(plain))
+        notes.append(f"ignored {_listing(plain)}")
     if links:
-        notes.append("links not followed: " + ", ".join(links))
+        notes.append(f"links not followed: {_listing(links)}")
     return notes
 
 
@@ -157,7 +164,7 @@ def _row(sid: str, aid: str, nbs: dict[str, _Found], name: str = "") -> Submissi
 
 def _missing(sid: str, aid: str, rest: list[_Found], notes: list[str], name: str = "") -> Submission:
     expected = ", ".join(n + ".ipynb" for n in notebooks(aid))
-    got = ", ".join(f.shown for f in rest) or "nothing"
+    got = _listing([f.shown for f in rest]) or "nothing"
     hint = " (rename the file and grade again)" if rest else ""
     return Submission(sid, aid, status=MISSING_NOTEBOOK, name=name, notes=notes,
                       reason=f"expected {expected}; found {got}{hint}")
@@ -181,7 +188,7 @@ def _check_notebooks(found: list[Submission]) -> list[Submission]:
 def _student_rows(student: Path, known: set[str], by_name: dict[str, str]) -> list[Submission]:
     sid = student.name
     rows: list[Submission] = []
-    unknown, extra = [], []
+    unknown: list[str] = []
     for folder in sorted(p for p in student.iterdir() if p.is_dir() and not p.is_symlink() and _visible(p.name)):
         if folder.name not in known:
             unknown.append(folder.name)
@@ -319,7 +326,7 @@ def collect_lms_files(folder: Path, label: str, refused: list[archive.Refused] =
         elif dominant:
             rows.append(_missing(sid, dominant, rest, notes, student["name"]))
         else:
-            got = ", ".join(f.shown for f in rest) or "nothing"
+            got = _listing([f.shown for f in rest]) or "nothing"
             rows.append(Submission(sid, "", status=UNKNOWN_NOTEBOOK, name=student["name"], notes=notes,
                                    reason=f"{got} is no notebook of this course "
                                           f"(expected one of {', '.join(n + '.ipynb' for n in sorted(by_name))})"))
