@@ -1,9 +1,13 @@
-"""Reading back what sandboxed code left behind, as untrusted data: never following its links."""
+"""Reading back what sandboxed code left behind, as untrusted data: never following its links;
+and which limit ended a run, said plainly."""
 from __future__ import annotations
 
 import os
+import signal
 import stat
 from pathlib import Path
+
+from autograder.limits import Limits
 
 
 def read_result_file(workdir: Path | str, relative: str, max_bytes: int = 16 * 2**20) -> bytes:
@@ -46,3 +50,38 @@ def read_result_file(workdir: Path | str, relative: str, max_bytes: int = 16 * 2
         return data
     finally:
         os.close(leaf)
+
+
+_SIGNAL_REASONS = {
+    signal.SIGXCPU: "CPU time limit exceeded",
+    signal.SIGXFSZ: "file size / output limit exceeded",
+    signal.SIGSEGV: "crashed (segmentation fault; possibly the memory limit)",
+    signal.SIGABRT: "aborted (possibly the memory limit)",
+}
+
+
+def killed_reason(rc: int | None, timed_out: bool, limits: Limits, out_size: int, wall: float,
+                  stderr: str) -> str | None:
+    """Which limit ended a sandboxed command, said plainly; None if it ended on its own."""
+    if timed_out:
+        return f"wall-clock limit exceeded ({limits.wall_seconds:g} s)"
+    sig = None
+    if rc is not None and rc < 0:
+        sig = -rc
+    elif rc is not None and rc > 128 and rc - 128 < 65:
+        sig = rc - 128   # bwrap reports a signalled child as 128 + signal number
+    if out_size >= limits.file_bytes:
+        return f"file size / output limit exceeded ({limits.file_bytes} bytes)"
+    if sig is not None:
+        if sig in _SIGNAL_REASONS:
+            return _SIGNAL_REASONS[sig]
+        if sig == signal.SIGKILL:
+            return "killed (SIGKILL: CPU time hard limit or out of memory)"
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = str(sig)
+        return f"killed by signal {name}"
+    if "MemoryError" in stderr[-4000:]:
+        return "memory limit exceeded (MemoryError)"
+    return None

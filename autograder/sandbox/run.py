@@ -37,6 +37,7 @@ from pathlib import Path
 
 from autograder.limits import Limits
 from autograder.sandbox import seccomp, storage
+from autograder.sandbox.results import killed_reason
 
 SANDBOX_WORKDIR = "/sandbox"   # where the submission directory appears inside the sandbox
 _UID_BASE = 1_700_000_000      # fresh user ids are drawn from [_UID_BASE, _UID_BASE + _UID_SPAN)
@@ -332,14 +333,6 @@ def _argv_for(argv, workdir: Path, limits: Limits, m: str, env) -> list[str]:
 
 # --------------------------------------------------------------------------- running
 
-_SIGNAL_REASONS = {
-    signal.SIGXCPU: "CPU time limit exceeded",
-    signal.SIGXFSZ: "file size / output limit exceeded",
-    signal.SIGSEGV: "crashed (segmentation fault; possibly the memory limit)",
-    signal.SIGABRT: "aborted (possibly the memory limit)",
-}
-
-
 def _read_capped(path: Path, cap: int) -> tuple[str, int]:
     size = path.stat().st_size
     with open(path, "rb") as fh:
@@ -402,30 +395,3 @@ def _kill_tree(proc: subprocess.Popen) -> None:
         proc.kill()
     except ProcessLookupError:
         pass
-
-
-def killed_reason(rc: int | None, timed_out: bool, limits: Limits, out_size: int, wall: float,
-                  stderr: str) -> str | None:
-    """Which limit ended a sandboxed command, said plainly; None if it ended on its own."""
-    if timed_out:
-        return f"wall-clock limit exceeded ({limits.wall_seconds:g} s)"
-    sig = None
-    if rc is not None and rc < 0:
-        sig = -rc
-    elif rc is not None and rc > 128 and rc - 128 < 65:
-        sig = rc - 128   # bwrap reports a signalled child as 128 + signal number
-    if out_size >= limits.file_bytes:
-        return f"file size / output limit exceeded ({limits.file_bytes} bytes)"
-    if sig is not None:
-        if sig in _SIGNAL_REASONS:
-            return _SIGNAL_REASONS[sig]
-        if sig == signal.SIGKILL:
-            return "killed (SIGKILL: CPU time hard limit or out of memory)"
-        try:
-            name = signal.Signals(sig).name
-        except ValueError:
-            name = str(sig)
-        return f"killed by signal {name}"
-    if "MemoryError" in stderr[-4000:]:
-        return "memory limit exceeded (MemoryError)"
-    return None

@@ -25,8 +25,8 @@ from pathlib import Path
 from autograder.limits import VERDICT_SERVER_CPU_SECONDS, Limits
 from autograder.sandbox import storage
 from autograder.sandbox.processes import kill_tree
-from autograder.sandbox.results import read_result_file
-from autograder.sandbox.run import BASE_ENV, Result, describe_protections, killed_reason, sandboxed_argv
+from autograder.sandbox.results import killed_reason, read_result_file
+from autograder.sandbox.run import BASE_ENV, Result, describe_protections, sandboxed_argv
 
 HERE = Path(__file__).parent
 ZYGOTE = HERE / "inside" / "zygote.py"
