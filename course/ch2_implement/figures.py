@@ -10,17 +10,19 @@ from IPython.display import display
 
 from course_kit import description_bundle, png_bundle, show
 
-Step = Callable[[float, float], float]
+Descent = Callable[[float, float, int], float]  # gradient_descent(initial_theta, learning_rate, number_steps)
 LEARNING_RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1,
                   1.5, 2.0, 5.0, 10.0)
 
 
-def descent_path(single_step: Step, theta: float, learning_rate: float, number_steps: int) -> list[float]:
-    """theta before the first step, then after each step."""
-    path = [theta]
-    for _ in range(number_steps):
-        path.append(single_step(path[-1], learning_rate))
-    return path
+def path_of(gradient_descent: Descent, theta: float, learning_rate: float, number_steps: int) -> list[float]:
+    """theta after 0, 1, ..., number_steps steps, each asked of `gradient_descent` itself."""
+    return [gradient_descent(theta, learning_rate, k) for k in range(number_steps + 1)]
+
+
+def _landed_on_zero(path: Sequence[float]) -> int | None:
+    """The first step after which theta is exactly 0 (the minimum), when it started elsewhere."""
+    return next((k for k, value in enumerate(path) if k and value == 0 and path[0] != 0), None)
 
 
 def _learning_rate_figure(paths: Mapping[float, Sequence[float]]) -> plt.Figure:
@@ -44,6 +46,12 @@ def _learning_rate_figure(paths: Mapping[float, Sequence[float]]) -> plt.Figure:
                               ha="right" if right else "left")
         distance = np.abs(values)
         shown = distance > 0  # a log scale has no room for an exact 0
+        landed = _landed_on_zero(path)
+        if landed is not None:  # mark it where the log panel cannot draw it
+            ax_dist.axvline(landed, color=line.get_color(), linestyle="--", linewidth=1)
+            ax_dist.annotate(f"$\\theta$ = 0 exactly from step {landed} on\n(no place for 0 on a log scale)",
+                             xy=(landed, 0.5), xycoords=("data", "axes fraction"), xytext=(4, 0),
+                             textcoords="offset points", fontsize=8, color=line.get_color())
         ax_dist.plot(steps[shown], distance[shown], "-", color=line.get_color(), label=f"learning rate {lr:g}")
         for sign, face in ((1, line.get_color()), (-1, "white")):
             pick = shown & (np.sign(values) == sign)
@@ -78,6 +86,9 @@ def _verdict(item: tuple[float, Sequence[float]]) -> str:
     lr, path = item
     if path[0] == 0 or len(path) < 2:
         return f"Learning rate {lr:g}: nothing to do, theta starts at the minimum"
+    landed = _landed_on_zero(path)
+    if landed is not None:
+        return f"Learning rate {lr:g} lands exactly on the minimum, theta = 0, at step {landed} and stays there"
     ratio = abs(path[-1]) / abs(path[0])
     if math.isnan(ratio) or ratio > 1 + 1e-9:
         outcome = "diverges: every step lands further from the minimum"
@@ -103,7 +114,7 @@ def plot_learning_rates(paths: Mapping[float, Sequence[float]]) -> None:
     show(_learning_rate_figure(paths), _alt(paths))
 
 
-def explore_learning_rate(single_step: Step, learning_rate: float = 0.2, number_steps: int = 20,
+def explore_learning_rate(gradient_descent: Descent, learning_rate: float = 0.2, number_steps: int = 20,
                           start: float = 1.0) -> None:
     """Sliders for the learning rate, the number of steps and the start, redrawing the descent.
 
@@ -111,7 +122,7 @@ def explore_learning_rate(single_step: Step, learning_rate: float = 0.2, number_
     static figure for the starting values instead.
     """
     def figure_for(lr: float, n: int, theta: float) -> tuple[plt.Figure, str]:
-        paths = {lr: descent_path(single_step, theta, lr, n)}
+        paths = {lr: path_of(gradient_descent, theta, lr, n)}
         return _learning_rate_figure(paths), _alt(paths)
 
     first_figure, first_alt = figure_for(learning_rate, number_steps, start)

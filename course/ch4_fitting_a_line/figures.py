@@ -13,20 +13,38 @@ from course_kit import show
 History = Sequence[tuple[float, float, float]]  # (w, b, loss) after each epoch
 
 
-def plot_line_moving(x: Sequence[float], y: Sequence[float], history: History,
-                     epochs: Sequence[int]) -> None:
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    ax.scatter(x, y, color="black", zorder=3, label="data: $y = 2x + 1$")
+def _epochs_label(epoch: int) -> str:
+    return "the start (epoch 0)" if epoch == 0 else f"after {epoch} epoch{'' if epoch == 1 else 's'}"
+
+
+def plot_line_moving(x: Sequence[float], y: Sequence[float], history: History, epochs: Sequence[int],
+                     start: tuple[float, float]) -> None:
+    """Left: the line at a few epochs (0 is the start). Right: how far it is from the points, every epoch."""
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    lines = [start] + [(h[0], h[1]) for h in history]  # (w, b) at epoch 0, 1, 2, ...
+    fig, (ax, ax_gap) = plt.subplots(1, 2, figsize=(11, 4.2))
+    ax.scatter(xs, ys, color="black", zorder=5, label="data: $y = 2x + 1$")
     grid = np.linspace(0, 5, 50)
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(epochs)))
-    for epoch, color in zip(epochs, colors):
-        w, b, _ = history[epoch - 1]
-        ax.plot(grid, w * grid + b, color=color, label=f"after {epoch} epoch{'' if epoch == 1 else 's'}: y = {w:.3f}x + {b:.3f}")
+    gaps = np.array([np.abs(w * xs + b - ys).max() for w, b in lines])
+    ax_gap.semilogy(np.arange(len(lines)), gaps, color="0.5", linewidth=1, label="every epoch")
+    for i, (epoch, color) in enumerate(zip(epochs, colors)):
+        w, b = lines[epoch]
+        late = i >= len(epochs) - 2  # the last lines lie on the data: dashed, on top, so they stay visible
+        ax.plot(grid, w * grid + b, color=color, linestyle="--" if late else "-", linewidth=2.2 if late else 1.5,
+                zorder=4 if late else 2, label=f"{_epochs_label(epoch)}: y = {w:.3f}x {'-' if b < 0 else '+'} {abs(b):.3f}")
+        ax_gap.plot(epoch, gaps[epoch], "o", color=color, label=_epochs_label(epoch))
     ax.set(title="The fitted line moves toward the four points", xlabel="$x$", ylabel="$y$")
     ax.legend(fontsize=8)
-    lines = "; ".join(f"after {e} epoch{'' if e == 1 else 's'} w = {history[e - 1][0]:.3f}, b = {history[e - 1][1]:.3f}"
-                      for e in epochs)
-    show(fig, f"Four data points on the line y = 2x + 1 and the fitted line at several epochs: {lines}.")
+    ax_gap.set_xscale("symlog", linthresh=10)
+    ax_gap.set(title="Largest distance from the line to a point (log scales)", xlabel="epoch (0: the start)",
+               ylabel=r"$\max_i |w x_i + b - y_i|$")
+    ax_gap.legend(fontsize=8)
+    fig.tight_layout()
+    described = "; ".join(f"{_epochs_label(e)} w = {lines[e][0]:.3f}, b = {lines[e][1]:.3f}, largest distance "
+                          f"{gaps[e]:.2g}" for e in epochs)
+    show(fig, "Left: four data points on the line y = 2x + 1 and the fitted line at several epochs. Right: the "
+              f"largest distance between the fitted line and a data point, for every epoch, on log scales. {described}.")
 
 
 def plot_loss_curves(histories: Mapping[str, History]) -> None:

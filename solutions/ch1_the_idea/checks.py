@@ -1,6 +1,7 @@
 """Visible checks for chapter 1. They try documented inputs and explain what went wrong."""
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 from course_kit import CheckFailed, require_close, require_float, run_check
@@ -30,15 +31,16 @@ def check_grad(grad: Callable[[float], float]) -> None:
 
 def check_gradient_steps(gradient_steps: Callable[[float, float, int], list],
                          grad: Callable[[float], float]) -> None:
-    """Checked against your own `grad`, so a slip in exercise 1 does not count twice."""
-    def walk(w: float, eta: float, n: int) -> list[float]:
-        out = []
-        for _ in range(n):
-            w = w - eta * grad(w)
-            out.append(w)
-        return out
-
+    """Checked against your own `grad`, so a slip in exercise 1 does not count twice, by a closed form."""
     def check() -> None:
+        # an affine slope g(w) = s (w - m) (the right one: s = 2, m = 3) makes every step multiply the
+        # distance to m by 1 - eta * s: the closed form the steps are checked against
+        s, g0 = float(grad(1.0)) - float(grad(0.0)), float(grad(0.0))
+        m = -g0 / s if s else float("nan")
+        for w in (0.0, 1.0, 4.5, -2.0):
+            if not (s and math.isclose(float(grad(w)), s * (w - m), rel_tol=1e-9, abs_tol=1e-12)):
+                raise CheckFailed("gradient_steps is checked with your grad, which is not a straight-line "
+                                  "slope like 2(w - 3) yet: fix exercise 1 first.")
         documented = None
         for w0, eta, n in [(0.0, 0.1, 5), (1.0, 0.2, 3)]:
             call = f"gradient_steps({w0}, {eta}, {n})"
@@ -58,13 +60,14 @@ def check_gradient_steps(gradient_steps: Callable[[float, float, int], list],
                            len(weights), "check how many times your loop runs")
                 raise CheckFailed(f"{call} returned {len(weights)} weight{'' if len(weights) == 1 else 's'}, "
                                   f"expected {n} (one after each step): {why}.")
-            expected = walk(w0, eta, n)
-            for i, want in enumerate(expected):
-                got = require_float(weights[i], f"{call}[{i}]")
-                require_close(got, want, f"{call}[{i}]", {
+            # each step multiplies the distance to m by 1 - eta * s (1 - 2 eta for the right grad)
+            distances = [(1 - eta * s) ** k * (w0 - m) for k in range(n + 1)]
+            for i, got_weight in enumerate(weights):
+                got = require_float(got_weight, f"{call}[{i}]")
+                require_close(got, m + distances[i + 1], f"{call}[{i}]", {
                     "the step went uphill: subtract eta * grad(w), do not add it":
-                        w0 + eta * grad(w0) if i == 0 else float("nan"),
-                    "this is the weight before the step: append w after updating it": [w0, *expected][i],
+                        w0 + eta * s * (w0 - m) if i == 0 else float("nan"),
+                    "this is the weight before the step: append w after updating it": m + distances[i],
                 })
         got = gradient_steps(1.0, 0.1, 0)
         if got != []:

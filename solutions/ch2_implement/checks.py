@@ -1,9 +1,10 @@
 """Visible checks for chapter 2. They try documented inputs and explain what went wrong."""
 from __future__ import annotations
 
+import math
 from typing import Callable
 
-from course_kit import require_close, require_float, run_check
+from course_kit import CheckFailed, require_close, require_float, run_check
 
 
 def check_single_step(single_step_gradient_descent: Callable[[float, float], float]) -> None:
@@ -21,36 +22,45 @@ def check_single_step(single_step_gradient_descent: Callable[[float, float], flo
 
 def check_gradient_descent(gradient_descent: Callable[[float, float, int], float],
                            single_step_gradient_descent: Callable[[float, float], float]) -> None:
-    """Checked against your own single step, so a slip in exercise 1 does not count twice."""
-    def repeat(theta: float, lr: float, n: int) -> float:
-        for _ in range(n):
-            theta = single_step_gradient_descent(theta, lr)
-        return theta
+    """Checked against your own single step, so a slip in exercise 1 does not count twice.
+
+    One step on theta^2 multiplies theta by a factor (1 - 2 * learning_rate when it is right), so
+    n steps from theta give theta * factor ** n: no loop needed to know the answer.
+    """
+    def factor(lr: float) -> float:
+        c = float(single_step_gradient_descent(1.0, lr))
+        for theta in (2.0, -1.5):
+            if not math.isclose(float(single_step_gradient_descent(theta, lr)), theta * c, rel_tol=1e-9):
+                raise CheckFailed("gradient_descent is checked with your single_step_gradient_descent, which "
+                                  "does not multiply theta by a fixed factor yet: fix exercise 1 first.")
+        return c
+
+    floats = isinstance(single_step_gradient_descent(1.0, 0.2), float)  # a float step should give a float
 
     def check() -> None:
         call = "gradient_descent(1.0, 0.2, 20)"
         got = gradient_descent(1.0, 0.2, 20)
-        expected = repeat(1.0, 0.2, 20)
-        if isinstance(expected, float):  # a float from your single step should stay a float
+        c = factor(0.2)
+        if floats:
             got = require_float(got, call)
-        require_close(float(got), float(expected), call, {
-            "that is 19 steps: the loop ran number_steps - 1 times": float(repeat(1.0, 0.2, 19)),
-            "that is 21 steps: the loop ran number_steps + 1 times": float(repeat(1.0, 0.2, 21)),
-            "that is one step: is the return statement inside the loop?": float(repeat(1.0, 0.2, 1)),
+        require_close(float(got), c ** 20, call, {
+            "that is 19 steps: the loop ran number_steps - 1 times": c ** 19,
+            "that is 21 steps: the loop ran number_steps + 1 times": c ** 21,
+            "that is one step: is the return statement inside the loop?": c,
             "that is the starting value: theta was never updated (assign the result of each step)": 1.0,
         }, rel_tol=1e-6)
         documented = float(got)
         for theta, lr, n in [(2.0, 0.1, 3), (1.5, 0.2, 0)]:
             call = f"gradient_descent({theta}, {lr}, {n})"
             got = gradient_descent(theta, lr, n)
-            expected = repeat(theta, lr, n)
-            if isinstance(expected, float):
+            c = factor(lr)
+            if floats:
                 got = require_float(got, call)
-            require_close(float(got), float(expected), call, {
+            require_close(float(got), theta * c ** n, call, {
                 "that is the answer of gradient_descent(1.0, 0.2, 20): the result ignores the arguments: "
                 "is it hard-coded? Compute it with a loop": documented,
-                "the loop ran number_steps - 1 times": float(repeat(theta, lr, n - 1)) if n else float("nan"),
-                "the loop ran number_steps + 1 times": float(repeat(theta, lr, n + 1)),
-                "that is one step: is the return statement inside the loop?": float(repeat(theta, lr, 1)),
+                "the loop ran number_steps - 1 times": theta * c ** (n - 1) if n else float("nan"),
+                "the loop ran number_steps + 1 times": theta * c ** (n + 1),
+                "that is one step: is the return statement inside the loop?": theta * c,
             }, rel_tol=1e-6)
     run_check("gradient_descent", check)

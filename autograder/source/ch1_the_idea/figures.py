@@ -15,7 +15,8 @@ def plot_steps_on_bowl(weights: Sequence[float], loss: Callable[[float], float],
     grid = np.linspace(-0.5, 6.5, 300)
     fig, ax = plt.subplots(figsize=(6.5, 4))
     ax.plot(grid, [loss(w) for w in grid], color="0.4", label="loss $L(w) = (w - 3)^2$")
-    ax.plot(path, [loss(w) for w in path], "o", color="tab:red", label="weight after each step")
+    ax.plot(weights, [loss(w) for w in weights], "o", color="tab:red", label="weight after each step")
+    ax.plot([start], [loss(start)], "s", color="black", label=f"start, $w = {start:g}$ (before any step)")
     for a, b in zip(path, path[1:]):
         ax.annotate("", xy=(b, loss(b)), xytext=(a, loss(a)),
                     arrowprops=dict(arrowstyle="->", color="tab:red"))
@@ -23,6 +24,6 @@ def plot_steps_on_bowl(weights: Sequence[float], loss: Callable[[float], float],
     ax.set(title="Each step moves against the slope and shrinks near the bottom",
            xlabel="weight $w$", ylabel="loss $L(w)$")
     ax.legend()
-    steps = ", ".join(f"{w:.4g}" for w in path)
-    show(fig, "A bowl-shaped loss curve with its lowest point at w = 3. Red points mark the weight "
-              f"after each step ({steps}); each arrow is shorter than the one before.")
+    steps = ", ".join(f"{w:.4g}" for w in weights)
+    show(fig, "A bowl-shaped loss curve with its lowest point at w = 3. A black square marks the "
+              f"start at w = {start:.4g}, red points the weight after each step ({steps}); each arrow is shorter than the one before.")

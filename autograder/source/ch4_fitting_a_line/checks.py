@@ -1,6 +1,7 @@
 """Visible checks for chapter 4. They try small documented inputs and explain what went wrong."""
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -9,6 +10,7 @@ from course_kit import CheckFailed, require_close, require_float, run_check
 
 X = torch.tensor([[1.0], [2.0], [3.0], [4.0]])
 Y = torch.tensor([[3.0], [5.0], [7.0], [9.0]])
+SCALAR = "a 0-dimensional (scalar) tensor"
 
 
 def check_mse_loss(mse_loss: Callable) -> None:
@@ -16,8 +18,7 @@ def check_mse_loss(mse_loss: Callable) -> None:
         call = "mse_loss(tensor([[1.], [2.]]), tensor([[0.], [0.]]))"
         loss = mse_loss(torch.tensor([[1.0], [2.0]]), torch.tensor([[0.0], [0.0]]))
         if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
-            raise CheckFailed(f"{call} should return a single-number tensor (so that .backward() works), "
-                              f"got {loss!r}.")
+            raise CheckFailed(f"{call} should return {SCALAR} (so that .backward() works), got {loss!r}.")
         require_close(loss.item(), 2.5, call, {
             "that is the sum of the squared errors: take the mean": 5.0,
             "the errors are not squared": 1.5,
@@ -25,31 +26,61 @@ def check_mse_loss(mse_loss: Callable) -> None:
     run_check("mse_loss", check)
 
 
+def _mse_is_right(mse_loss: Callable) -> bool:
+    try:
+        loss = mse_loss(X * 1.0 + 0.0, Y)
+        return isinstance(loss, torch.Tensor) and loss.dim() == 0 and math.isclose(loss.item(), 13.5, rel_tol=1e-6)
+    except Exception:  # noqa: BLE001 - a broken mse_loss is reported by its own check
+        return False
+
+
+def _plain_words(error: Exception, call: str) -> CheckFailed:
+    """An error raised inside train_step, explained."""
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, (AttributeError, TypeError)) and "NoneType" in str(error):
+        return CheckFailed(f"{call} raised {text}. w.grad is None until loss.backward() has computed it: "
+                           "the gradients were used or zeroed before loss.backward(). Zero them after the update.")
+    return CheckFailed(f"{call} raised {text}.")
+
+
 def check_train_step(train_step: Callable, mse_loss: Callable) -> None:
-    """Checked against your own `mse_loss`, so a slip in exercise 1 does not count twice."""
+    """Checked with your own `mse_loss`, so a slip in exercise 1 does not count twice.
+
+    From w = 1, b = 0 on the four points the errors are x - (2x + 1) = -x - 1, so the loss is
+    mean((x + 1)^2), dL/dw = 2 mean((-x - 1) x) and dL/db = 2 mean(-x - 1): plain numbers to compare with.
+    """
     def check() -> None:
         lr = 0.01
-        w_copy = torch.tensor([1.0], requires_grad=True)
-        b_copy = torch.tensor([0.0], requires_grad=True)
-        own_loss = mse_loss(X * w_copy + b_copy, Y)
-        if not isinstance(own_loss, torch.Tensor) or own_loss.dim() != 0:
-            raise CheckFailed("mse_loss must return a single-number tensor before train_step can work: "
-                              "finish exercise 1 first.")
-        own_loss.backward()
-        want_w, want_b = 1.0 - lr * w_copy.grad.item(), 0.0 - lr * b_copy.grad.item()
+        xs = [v[0] for v in X.tolist()]
+        err = [-x - 1 for x in xs]
+        loss_before = sum(e * e for e in err) / len(xs)
+        want_w = 1.0 - lr * 2 * sum(e * x for e, x in zip(err, xs)) / len(xs)
+        want_b = 0.0 - lr * 2 * sum(err) / len(xs)
+        loss_after = sum((want_w * x + want_b - (2 * x + 1)) ** 2 for x in xs) / len(xs)
+        values = _mse_is_right(mse_loss)  # else: the values are checked once mse_loss passes its check
 
         w = torch.tensor([1.0], requires_grad=True)
         b = torch.tensor([0.0], requires_grad=True)
         x, y = X.clone(), Y.clone()
         call = "train_step(w=1, b=0, x, y, learning_rate=0.01)"
-        loss = require_float(train_step(w, b, x, y, lr), call)
-        require_close(loss, own_loss.item(), f"the loss returned by {call}", {}, rel_tol=1e-5)
-        require_close(w.item(), want_w, f"w after {call}", {
-            "the step went uphill: subtract learning_rate * w.grad": 1.0 + lr * w_copy.grad.item(),
-            "w did not move: update it in place (w -= ...) under torch.no_grad()": 1.0,
-        }, rel_tol=1e-5)
-        require_close(b.item(), want_b, f"b after {call}", {
-            "the step went uphill for b": 0.0 + lr * b_copy.grad.item()}, rel_tol=1e-5)
+        try:
+            returned = train_step(w, b, x, y, lr)
+        except (NotImplementedError, CheckFailed):
+            raise
+        except Exception as error:  # noqa: BLE001 - explained in words instead of a traceback
+            raise _plain_words(error, call) from None
+        loss = require_float(returned, call)
+        if values:
+            require_close(loss, loss_before, f"the loss returned by {call}", {
+                "that is the loss after the update: return the loss computed before updating w and b": loss_after,
+            }, rel_tol=1e-5)
+            require_close(w.item(), want_w, f"w after {call}", {
+                "the step went uphill: subtract learning_rate * w.grad": 2.0 - want_w,
+                "w did not move: were the gradients zeroed before the update? Update w in place (w -= ...) "
+                "under torch.no_grad() after loss.backward(), then zero the gradients": 1.0,
+            }, rel_tol=1e-5)
+            require_close(b.item(), want_b, f"b after {call}", {
+                "the step went uphill for b": -want_b}, rel_tol=1e-5)
         stale = [g for g in (w.grad, b.grad) if g is not None and g.abs().sum()]
         if stale:  # zeros, or None (what optimizer.zero_grad() does), are both fine
             raise CheckFailed(f"after {call}, w.grad and b.grad should be zeros (call .grad.zero_()), "

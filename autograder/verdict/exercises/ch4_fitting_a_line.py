@@ -253,8 +253,64 @@ def train_step(w, b, x, y, learning_rate):
 """,
         says="float",
     ),
+    WrongAnswer(
+        ASSIGNMENT,
+        "train_step",
+        "gradients zeroed before the backward pass",
+        ("test_train_step",),
+        """
+def train_step(w, b, x, y, learning_rate):
+    w.grad.zero_()
+    b.grad.zero_()
+    loss = mse_loss(x * w + b, y)
+    loss.backward()
+    with torch.no_grad():
+        w -= learning_rate * w.grad
+        b -= learning_rate * b.grad
+    return loss.item()
+""",
+        says="before loss.backward()",
+    ),
+    WrongAnswer(
+        ASSIGNMENT,
+        "train_step",
+        "gradients zeroed before the update",
+        ("test_train_step",),
+        """
+def train_step(w, b, x, y, learning_rate):
+    loss = mse_loss(x * w + b, y)
+    loss.backward()
+    w.grad.zero_()
+    b.grad.zero_()
+    with torch.no_grad():
+        w -= learning_rate * w.grad
+        b -= learning_rate * b.grad
+    return loss.item()
+""",
+        says="zeroed before the update",
+    ),
+    WrongAnswer(
+        ASSIGNMENT,
+        "train_step",
+        "loss returned after the update",
+        ("test_train_step",),
+        """
+def train_step(w, b, x, y, learning_rate):
+    loss = mse_loss(x * w + b, y)
+    loss.backward()
+    with torch.no_grad():
+        w -= learning_rate * w.grad
+        b -= learning_rate * b.grad
+    w.grad.zero_()
+    b.grad.zero_()
+    return mse_loss(x * w + b, y).item()
+""",
+        says="loss after the update",
+    ),
 ]
 
 DOCUMENTED_OUTPUTS = [
     Documented("002_6806358a14ac8be5.txt", NOTEBOOK, ["Learned weight: 2.0000", "Learned bias: 1.0000"]),
+    # the chapter's own claim in its text: the limit is 0.1198, not 0.12
+    Documented(None, NOTEBOOK, ["largest learning rate that does not diverge: 2 / 16.70 = 0.1198"]),
 ]
