@@ -1,8 +1,11 @@
 """`python -m autograder bundle [--out PATH]`: the zip handed to students.
 
 It holds the student release (course/: notebooks with exercise stubs, and their helper modules),
-environment.yml and a README for students; nothing else: no solutions, no hidden tests, no
-grading code, no source notebooks. Run `python -m autograder build` first so course/ is current.
+environment.yml, binder/environment.yml (the same environment, for Binder) and a README for
+students; nothing else: no solutions, no hidden tests, no grading code, no source notebooks.
+Unpacked, it is the student-facing repository: push it to its own repository and point Binder at
+that one, never at the instructor repository (which holds solutions/ and autograder/source/).
+Run `python -m autograder build` first so course/ is current.
 """
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ def contents() -> dict[str, bytes]:
     files = {
         f"{TOP}/README.md": README.read_text(encoding="utf-8").replace("<ENV_NAME>", environment_name(env)).encode(),
         f"{TOP}/environment.yml": env.encode(),
+        f"{TOP}/binder/environment.yml": env.encode(),  # what Binder (repo2docker) builds
     }
     for path in sorted(COURSE_DIR.rglob("*")):
         rel = path.relative_to(COURSE_DIR)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course.bundle import TOP
-from autograder.paths import COURSE_DIR, assignments, notebooks
+from autograder.paths import COURSE_DIR, REPO_ROOT, assignments, notebooks
 
 FORBIDDEN = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "HIDDEN TESTS",
              "Rubric", "_rng.uniform", "GD_GRADING_SEED", "nbgrader_config", "theta - learning_rate * gradient")
@@ -31,7 +31,7 @@ def names(bundle: Path) -> list[str]:
 
 
 def test_lists_exactly_the_student_files(bundle: Path) -> None:
-    expected = {f"{TOP}/README.md", f"{TOP}/environment.yml"}
+    expected = {f"{TOP}/README.md", f"{TOP}/environment.yml", f"{TOP}/binder/environment.yml"}
     for aid in assignments():
         for nb in notebooks(aid):
             expected.add(f"{TOP}/course/{aid}/{nb}.ipynb")
@@ -78,6 +78,17 @@ def test_readme_and_environment(bundle: Path) -> None:
     for package in ("jupyterlab", "nbgrader", "matplotlib", "torch", "ipywidgets"):
         assert package in env
     assert env.startswith("name:") or "\nname:" in env
+
+
+def test_binder_builds_the_student_repository_not_the_instructor_one(bundle: Path) -> None:
+    """Unpacked, the zip is a repository Binder (repo2docker) can build: binder/ holds the environment."""
+    with zipfile.ZipFile(bundle) as archive:
+        binder = archive.read(f"{TOP}/binder/environment.yml").decode()
+        readme = archive.read(f"{TOP}/README.md").decode()
+    assert binder == (REPO_ROOT / "environment.yml").read_text(encoding="utf-8")
+    assert "binder/environment.yml" in readme and "Binder" in readme
+    instructor_readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "never this repository" in instructor_readme and "binder/environment.yml" in instructor_readme
 
 
 def test_same_course_gives_the_same_zip(bundle: Path, tmp_path: Path) -> None:
