@@ -59,7 +59,7 @@ def check_gradient_steps(gradient_steps: Callable[[float, float, int], list],
                        0: "the list stayed empty: append the weight after each step"}.get(
                            len(weights), "check how many times your loop runs")
                 raise CheckFailed(f"{call} returned {len(weights)} weight{'' if len(weights) == 1 else 's'}, "
-                                  f"expected {n} (one after each step): {why}.")
+                                  f"expected {n} (one after each step): {why}{'' if why.endswith('?') else '.'}")
             # each step multiplies the distance to m by 1 - eta * s (1 - 2 eta for the right grad)
             distances = [(1 - eta * s) ** k * (w0 - m) for k in range(n + 1)]
             for i, got_weight in enumerate(weights):

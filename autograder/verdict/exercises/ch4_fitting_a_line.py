@@ -61,7 +61,7 @@ def _judge_mse(case: Case, res: Observation) -> str | None:
         return f"mse_loss raised {observed[0]['error']}"
     out = observed[0].get("out")
     if tag(out) != "torch.Tensor" or out.get("dim") != 0:
-        return f"mse_loss returns a 0-dimensional torch.Tensor, not {describe(out)}"
+        return f"mse_loss returns a 0-dimensional (scalar) torch.Tensor, not {describe(out)}"
     got = tensor_scalar(out)
     if case.get("grad_check"):
         grads = res.get("grads")
