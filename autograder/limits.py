@@ -26,9 +26,14 @@ VERDICT_TEST = Limits(cpu_seconds=10, wall_seconds=20.0, memory_bytes=3 * 2**30,
 # The warm verdict interpreter itself (every forked child sets VERDICT_TEST's CPU limit on itself).
 VERDICT_SERVER_CPU_SECONDS = 7 * 24 * 3600
 
-# What the trusted verdict reads of a submitted notebook.
-MAX_NOTEBOOK_BYTES = 4 * 2**20
+# What the trusted verdict reads of a submitted notebook: only code counts (outputs, attachments are not read).
+MAX_NOTEBOOK_FILE_BYTES = 64 * 2**20   # the file itself (as the intake's SUBMITTED_NOTEBOOK_MAX_BYTES)
+MAX_CODE_CHARS = 2 * 2**20             # all code cells together
 MAX_CELL_CHARS = 200_000
+# Each test of the trusted verdict first runs the notebook's student cells, each stopped after the
+# per-cell timeout as nbgrader stops it, all of them within this much wall clock (added to VERDICT_TEST).
+CELL_TIMEOUT = 30                      # the course's per-cell timeout (nbgrader_config.py: Execute.timeout)
+VERDICT_CELLS_SECONDS = 60.0
 
 # nbgrader's run of one submission.
 SUBMISSION_WALL_SECONDS = 600.0       # `grade --time-limit`: the whole submission, wall clock
@@ -50,3 +55,6 @@ ARCHIVE_MAX_TOTAL_BYTES = 1 * 2**30         # everything unpacked from one expor
 SUBMITTED_NOTEBOOK_MAX_BYTES = 64 * 2**20   # larger notebooks are refused unread
 NOTEBOOK_CHECK_MEMORY_BYTES = 2 * 2**30     # address space of the process that parses notebooks
 NOTEBOOK_CHECK_SECONDS = 60.0               # one notebook's parse, wall clock
+
+# Pictures pasted into a written answer (markdown attachments) kept in the copy that is graded.
+MAX_ANSWER_ATTACHMENT_BYTES = 8 * 2**20

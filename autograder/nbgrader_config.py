@@ -22,3 +22,9 @@ c.LimitOutput.max_traceback = 100
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Feedback for students: nbgrader's own steps, and no hidden test shown (nor quoted in a traceback).
+c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades",
+                                    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+                                    "autograder.grading.student_html.StudentFeedback",
+                                    "autograder.grading.student_html.SanitizeStudentHTML"]

@@ -141,7 +141,7 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
             key = submission_key(sub, fingerprints[sub.assignment_id])
             keys[(sub.student_id, sub.assignment_id)] = key
             state = course.load_state(sub.student_id, sub.assignment_id)
-            if options.force or not finished(state, key, options.cell_timeout):
+            if options.force or not finished(state, key, options.cell_timeout, options.time_limit):
                 candidates.append(sub)
     # Start the workers now: they import nbgrader while this process sets up the gradebook.
     pool = Pool(min(options.workers, len(candidates)), course.grading / "logs") if candidates else None
@@ -161,7 +161,8 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
                 if not sub.gradable:
                     continue
                 state = course.load_state(sub.student_id, sub.assignment_id)
-                done = finished(state, keys[(sub.student_id, sub.assignment_id)], options.cell_timeout) and \
+                done = finished(state, keys[(sub.student_id, sub.assignment_id)], options.cell_timeout,
+                                options.time_limit) and \
                     (not state.get("graded") or (sub.student_id, sub.assignment_id) in in_gradebook)
                 if done and not options.force:
                     states[(sub.student_id, sub.assignment_id)] = state
@@ -188,7 +189,8 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
                     for outcome in pool.run(jobs, options.time_limit):
                         sub, job = by_key[(outcome.student_id, outcome.assignment_id)]
                         states[(sub.student_id, sub.assignment_id)] = record(
-                            gb, course, sub, outcome, keys[(sub.student_id, sub.assignment_id)], options.cell_timeout)
+                            gb, course, sub, outcome, keys[(sub.student_id, sub.assignment_id)], options.cell_timeout,
+                            options.time_limit)
                         shutil.rmtree(job.workdir, ignore_errors=True)
                         bar.update(1)
             grades, tests = export(gb, submissions, states)

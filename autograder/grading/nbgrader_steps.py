@@ -133,15 +133,17 @@ def autograde_api(work: Path, cell_timeout: int | None, sandboxed: bool = False)
     )
 
     from autograder.course.coursedir import nbgrader_config
+    from autograder.grading.student_html import SanitizeStudentHTML
 
     config = nbgrader_config(work, f"sqlite:///{work / 'gradebook.db'}")
     # nbgrader's own sanitize pass (Autograde.sanitize_preprocessors), with DeduplicateIds fixed
     config.Autograde.sanitize_preprocessors = [ClearOutput, _deduplicate_ids_class(), OverwriteKernelspec,
                                                OverwriteCells, CheckCellMetadata]
     # and its autograde pass (Autograde.autograde_preprocessors), the kernel shut down in the background
+    # and the student's HTML made safe before the autograded copy is written (formgrader shows it)
     config.Autograde.autograde_preprocessors = [_execute_class(), IgnorePattern, ClearMetadataPreprocessor,
-                                                LimitOutput, SaveAutoGrades, AssignLatePenalties,
-                                                CheckCellMetadata]
+                                                LimitOutput, SanitizeStudentHTML, SaveAutoGrades,
+                                                AssignLatePenalties, CheckCellMetadata]
     if cell_timeout:
         config.Execute.timeout = int(cell_timeout)
     if sandboxed:

@@ -182,7 +182,7 @@ class Course:
 
 
 def record(gb, course: Course, submission: Submission, outcome: Outcome, key: str,
-           cell_timeout: int | None = None) -> dict:
+           cell_timeout: int | None = None, time_limit: float | None = None) -> dict:
     """Write one finished submission into the gradebook and OUT; return its state."""
     sid, aid = submission.student_id, submission.assignment_id
     out = course.out
@@ -231,7 +231,7 @@ def record(gb, course: Course, submission: Submission, outcome: Outcome, key: st
         (logs / f"{sid}__{aid}.log").write_text(outcome.log_tail)
     state = {"key": key, "status": outcome.status, "reason": outcome.reason, "graded": graded,
              "seed": outcome.seed, "protections": outcome.protections,
-             "cell_timeout": cell_timeout,
+             "cell_timeout": cell_timeout, "time_limit": time_limit,
              "seconds": round(outcome.seconds, 2),
              "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     course.save_state(sid, aid, state)
@@ -248,8 +248,10 @@ def course_id() -> str:
     return nbgrader_config(Path(".")).CourseDirectory.course_id or "default_course"
 
 
-def finished(state: dict | None, key: str, cell_timeout: int | None) -> bool:
-    """Graded before, from the same notebooks and course source (a time-out only under the same limit)."""
+def finished(state: dict | None, key: str, cell_timeout: int | None, time_limit: float | None = None) -> bool:
+    """Graded before, from the same notebooks and course source (a time-out only under the same limits:
+    --cell-timeout and --time-limit, recorded with the row as its seed is)."""
     if not state or state.get("key") != key:
         return False
-    return state.get("status") != TIMED_OUT or state.get("cell_timeout") == cell_timeout
+    return state.get("status") != TIMED_OUT or (state.get("cell_timeout") == cell_timeout
+                                                 and state.get("time_limit") == time_limit)

@@ -33,6 +33,7 @@ class Job:
     cell_timeout: int | None = None
     feedback: bool = True
     seed: int | None = None       # the trusted verdict's random inputs (logged, so a grade can be reproduced)
+    slimmed: str = ""             # set by prepare_workdir: what the graded copy left out
 
 
 @dataclass
@@ -68,6 +69,8 @@ class Outcome:
 
 
 def prepare_workdir(job: Job) -> Path:
+    from autograder.grading.slim import slim_copy
+
     work = Path(job.workdir)
     work.mkdir(parents=True, exist_ok=True)
     template = Path(job.template)
@@ -77,8 +80,8 @@ def prepare_workdir(job: Job) -> Path:
     shutil.copyfile(template / "gradebook.db", work / "gradebook.db")
     submitted = work / "submitted" / job.student_id / job.assignment_id
     submitted.mkdir(parents=True, exist_ok=True)
-    for name, path in job.notebooks.items():
-        shutil.copyfile(path, submitted / f"{name}.ipynb")
+    notes = [slim_copy(Path(path), submitted / f"{name}.ipynb") for name, path in job.notebooks.items()]
+    job.slimmed = "; ".join(note for note in notes if note)
     return work
 
 
@@ -88,9 +91,12 @@ def grade_submission(job: Job) -> Outcome:
     from autograder.sandbox import run as sandbox
 
     if sandbox.mode() != "none":
-        return grade_isolated(job)
-    outcome = grade_with_nbgrader(job, sandboxed=False)
-    outcome.protections = "in-process"
+        outcome = grade_isolated(job)
+    else:
+        outcome = grade_with_nbgrader(job, sandboxed=False)
+        outcome.protections = "in-process"
+    if job.slimmed:
+        outcome.reason = "; ".join(part for part in (outcome.reason, job.slimmed) if part)
     return outcome
 
 
@@ -134,8 +140,9 @@ def grade_isolated(job: Job) -> Outcome:
     started = time.monotonic()
     template = Path(job.template).resolve()
     seed = job.seed if job.seed is not None else fresh_seed()
-    outcome = grade_with_nbgrader(job, sandboxed=True)
+    outcome = grade_with_nbgrader(job, sandboxed=True, feedback=False)
     outcome.seed, outcome.protections = seed, "sandboxed"
+    cell_timeout = job.cell_timeout or _configured_cell_timeout()
     nbgrader_finished = outcome.status in NBGRADER_FINISHED
     by_name = {nb.name: nb for nb in outcome.notebooks}
 
@@ -145,7 +152,8 @@ def grade_isolated(job: Job) -> Outcome:
     for name, path in job.notebooks.items():
         cells = _source_grade_cells(template, job.assignment_id, name)
         max_points = {gid: points for gid, points, _ in cells}
-        verdicts = trusted_verdict(path, job.assignment_id, name, seed=seed, jobs=1, runner=verdict_server().run)
+        verdicts = trusted_verdict(path, job.assignment_id, name, seed=seed, jobs=1, runner=verdict_server().run,
+                                   cell_timeout=cell_timeout)
         graded = by_name.get(name, NotebookResult(name))
         in_kernel = {g["grade_id"]: g["auto_score"] for g in graded.grades}
         scores, suspicious, lenient = reconcile(in_kernel, verdicts, max_points)
@@ -170,14 +178,47 @@ def grade_isolated(job: Job) -> Outcome:
         outcome.reason = ("note: the trusted verdict judges each exercise on its own and gives points "
                           "nbgrader's in-kernel tests did not (another cell may have broken them): "
                           + "; ".join(notes))[:600]
+    if nbgrader_finished and job.feedback:
+        feedback_with_final_scores(job, outcome)
     outcome.seconds = time.monotonic() - started
     return outcome
 
 
-def grade_with_nbgrader(job: Job, sandboxed: bool) -> Outcome:
+def _configured_cell_timeout() -> int:
+    from autograder.course.coursedir import nbgrader_config
+
+    return int(nbgrader_config(Path(".")).Execute.timeout)
+
+
+def feedback_with_final_scores(job: Job, outcome: Outcome) -> None:
+    """nbgrader's feedback, made after the trusted verdict's scores replace the in-kernel ones."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    work = Path(job.workdir)
+    with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
+        for result in outcome.notebooks:
+            try:
+                submitted = gb.find_submission_notebook(result.name, job.assignment_id, job.student_id)
+            except MissingEntry:
+                continue
+            final = {g["grade_id"]: g["auto_score"] for g in result.grades if g["cell_type"] == "code"}
+            for grade in submitted.grades:
+                if grade.name in final and final[grade.name] is not None:
+                    grade.auto_score = final[grade.name]
+        gb.db.commit()
+    api = autograde_api(work, job.cell_timeout, sandboxed=True)
+    feedback = api.generate_feedback(job.assignment_id, job.student_id, force=True)
+    if feedback["success"]:
+        outcome.feedback_dir = str(work / "feedback" / job.student_id / job.assignment_id)
+    else:
+        outcome.log_tail = (feedback.get("log", "") or "")[-3000:]
+
+
+def grade_with_nbgrader(job: Job, sandboxed: bool, feedback: bool = True) -> Outcome:
     """nbgrader autograde (sanitize + execute in a fresh kernel) and generate_feedback, for one
     student's one assignment, in `job.workdir`. Never raises for anything the student handed in.
-    `sandboxed`: the kernel runs in the sandbox (autograder/sandboxed_kernel.py).
+    `sandboxed`: the kernel runs in the sandbox (autograder/sandboxed_kernel.py). `feedback`: make
+    the feedback now (the trusted verdict makes it itself, once its scores are in).
 
     The used kernel may still be shutting down when this returns: a process that grades and then
     exits calls `finish_kernel_shutdowns()` first (the worker loop does)."""
@@ -215,12 +256,12 @@ def grade_with_nbgrader(job: Job, sandboxed: bool) -> Outcome:
         limit = job.cell_timeout or api.config.Execute.timeout
         outcome.reason = f"stopped after {limit} s in {', '.join(stopped)}; the other cells were graded"
 
-    if job.feedback:
-        feedback = api.generate_feedback(job.assignment_id, job.student_id, force=True)
-        if feedback["success"]:
+    if job.feedback and feedback:
+        made = api.generate_feedback(job.assignment_id, job.student_id, force=True)
+        if made["success"]:
             outcome.feedback_dir = str(work / "feedback" / job.student_id / job.assignment_id)
         else:
-            outcome.log_tail = (feedback.get("log", "") or "")[-3000:]
+            outcome.log_tail = (made.get("log", "") or "")[-3000:]
     outcome.seconds = time.monotonic() - started
     return outcome
 

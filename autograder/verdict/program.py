@@ -2,12 +2,15 @@
 
 For one submitted notebook and each autograded test cell of the instructor SOURCE:
 
-1. the student's solution cells are taken from the submission by the grade_ids of the source
-   (nothing else of the submission is used: not its other cells, not its metadata, points or
-   checksums); a solution cell that is missing, not a code cell, or present several times with
-   different code counts as not answered;
-2. a sandboxed child (autograder/sandbox.py) runs the source's own setup code (imports and the
-   globals its read-only cells define), the student's solution cells up to the one under test, the
+1. the code cells of the submission are read in order (autograder/verdict/submission.py): the
+   solution cells by the grade_ids of the source (a solution cell that is missing, not a code
+   cell, or present several times with different code counts as not answered), the cells the
+   student added or changed as written, the course's own cells as the source's setup statements;
+   test cells, metadata, points and checksums of the submission are never used;
+2. a sandboxed child (autograder/sandbox/run.py) runs the source's own setup code (imports and the
+   globals its read-only cells define), every code cell the notebook runs before the test cell,
+   each student cell under the per-cell time limit (a cell that raises or is stopped keeps what it
+   defined, as in nbgrader's run), the
    reference code for the exercises that one depends on (as the hidden tests do), and calls the
    student's code on inputs drawn here from a seeded generator; it reports raw observations as JSON
    behind a per-run random nonce (autograder/verdict/inside/harness.py);
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import random
 import secrets
@@ -36,14 +40,17 @@ import sys
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from autograder.limits import MAX_CELL_CHARS, MAX_NOTEBOOK_BYTES, VERDICT_TEST, Limits
+from autograder.limits import CELL_TIMEOUT, VERDICT_CELLS_SECONDS, VERDICT_TEST, Limits
 from autograder.sandbox.run import Result, run_sandboxed
 from autograder.verdict.exercises import Exercise, exercises
 from autograder.verdict.server import ServerFailed
-from autograder.verdict.source import SourceProgram, _text, check_coverage, source_program
+from autograder.verdict.source import SourceProgram, check_coverage, source_program
+from autograder.verdict.submission import Submission, python_source, read_submission, solution_code
+
+__all__ = ["check_coverage", "python_source", "solution_code", "source_program", "trusted_verdict"]
 
 log = logging.getLogger(__name__)
 
@@ -63,72 +70,39 @@ class TestVerdict:
     seed: int             # reproduces the inputs: trusted_verdict(..., seed=seed)
 
 
-# ----------------------------------------------------------------------------- the submission
-
-def submitted_cells(path: Path, solution_ids: tuple[str, ...]) -> tuple[dict[str, str | None], dict[str, str]]:
-    """The student's code for each solution cell of the source, and why any is unusable.
-
-    Returns (code by grade_id, problem by grade_id); code is None where the cell cannot be used.
-    Raises ValueError if the file is not a readable notebook.
-    """
-    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-        raise ValueError(f"notebook larger than {MAX_NOTEBOOK_BYTES} bytes")
-    try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        cells = nb["cells"]
-        assert isinstance(cells, list)
-    except Exception as e:  # noqa: BLE001 - any malformed file is the same verdict
-        raise ValueError(f"not a readable notebook ({type(e).__name__})") from None
-    found: dict[str, list[tuple[str, str]]] = {gid: [] for gid in solution_ids}
-    for cell in cells:
-        if not isinstance(cell, dict):
-            continue
-        meta = cell.get("metadata")
-        nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
-        gid = nbg.get("grade_id") if isinstance(nbg, dict) else None
-        if isinstance(gid, str) and gid in found:
-            found[gid].append((str(cell.get("cell_type")), _text(cell.get("source"))))
-    code: dict[str, str | None] = {}
-    problems: dict[str, str] = {}
-    for gid, hits in found.items():
-        code[gid] = None
-        if not hits:
-            problems[gid] = f"solution cell {gid} is missing from the submission"
-        elif any(kind != "code" for kind, _ in hits):
-            problems[gid] = f"solution cell {gid} is not a code cell in the submission"
-        elif len({src for _, src in hits}) > 1:
-            problems[gid] = (f"solution cell {gid} appears {len(hits)} times with different code; "
-                             "which one is the answer cannot be told")
-        elif len(hits[0][1]) > MAX_CELL_CHARS:
-            problems[gid] = f"solution cell {gid} is longer than {MAX_CELL_CHARS} characters"
-        else:
-            code[gid] = python_source(hits[0][1])
-    return code, problems
-
-
-def python_source(cell_source: str) -> str:
-    """A code cell as plain Python: IPython magics and shell escapes become get_ipython() calls.
-
-    A pure text transformation (nothing is run); inside the sandbox get_ipython() is a stub on
-    which every magic does nothing, so `%matplotlib inline` in an answer costs nothing.
-    """
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-        return TransformerManager().transform_cell(cell_source)
-    except Exception:  # noqa: BLE001 - IPython missing or the cell cannot be parsed: run it as written
-        return cell_source
-
-
 # ----------------------------------------------------------------------------- one test in the sandbox
 
-def _program(program: SourceProgram, exercise: Exercise, code: dict[str, str | None],
-             cases: list[dict], nonce: str) -> dict:
-    target_index = program.order[exercise.cell_id]
-    cells = [{"id": gid, "source": code.get(gid)} for gid in program.solution_ids
-             if program.order[gid] <= target_index]
+def cells_before(cells: list[dict], exercise: Exercise) -> list[dict]:
+    """The code cells the notebook runs before the exercise's test cell (and its solution cell, always)."""
+    before: list[dict] = []
+    for cell in cells:
+        if cell.get("test") == exercise.test_id:
+            break
+        if "test" not in cell:
+            before.append(cell)
+    if all(cell.get("id") != exercise.cell_id for cell in before):
+        before += [cell for cell in cells if cell.get("id") == exercise.cell_id]
+    return before
+
+
+def cells_seconds(cells: list[dict], cell_timeout: float) -> float:
+    """The most the student's cells of one test may run: each its per-cell limit, all within a cap."""
+    student_cells = sum(1 for cell in cells if not cell.get("trusted") and cell.get("source") is not None)
+    return min(max(1, student_cells) * cell_timeout, VERDICT_CELLS_SECONDS)
+
+
+def _program(program: SourceProgram, exercise: Exercise, cells: list[dict], cases: list[dict],
+             nonce: str, cell_timeout: float) -> dict:
     return {"nonce": nonce, "setup": program.setup, "cells": cells, "target": exercise.cell_id,
             "defer_target": exercise.defer_target, "overrides": exercise.overrides,
-            "kind": exercise.kind, "params": exercise.params, "torch": exercise.torch, "cases": cases}
+            "kind": exercise.kind, "params": exercise.params, "torch": exercise.torch, "cases": cases,
+            "cell_timeout": cell_timeout, "cells_seconds": cells_seconds(cells, cell_timeout)}
+
+
+def test_limits(limits: Limits, seconds: float) -> Limits:
+    """One test's limits: the verdict's own, plus the time the student's cells may take first."""
+    return replace(limits, cpu_seconds=limits.cpu_seconds + math.ceil(seconds),
+                   wall_seconds=limits.wall_seconds + seconds)
 
 
 def parse_report(stdout: str, nonce: str) -> dict | None:
@@ -171,16 +145,17 @@ def run_once(program: dict, limits: Limits) -> Result:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run_exercise(program: SourceProgram, exercise: Exercise, code: dict[str, str | None],
-                 problems: dict[str, str], seed: int, limits: Limits, runner: Runner | None = None) -> TestVerdict:
+def run_exercise(program: SourceProgram, exercise: Exercise, submission: Submission, seed: int,
+                 limits: Limits, runner: Runner | None = None, cell_timeout: float = CELL_TIMEOUT) -> TestVerdict:
     max_points = program.tests[exercise.test_id].points
     fail = lambda reason: TestVerdict(0.0, max_points, reason, seed)
-    if code.get(exercise.cell_id) is None:
-        return fail(problems.get(exercise.cell_id, f"solution cell {exercise.cell_id} is missing"))
+    if submission.code.get(exercise.cell_id) is None:
+        return fail(submission.problems.get(exercise.cell_id, f"solution cell {exercise.cell_id} is missing"))
     rng = random.Random(f"{seed}:{exercise.assignment_id}:{exercise.notebook}:{exercise.test_id}")
     cases = exercise.make_cases(rng)
     nonce = secrets.token_hex(16)
-    job = _program(program, exercise, code, cases, nonce)
+    job = _program(program, exercise, cells_before(submission.cells, exercise), cases, nonce, cell_timeout)
+    limits = test_limits(limits, job["cells_seconds"])
     try:
         result = (runner or run_once)(job, limits)
     except ServerFailed as failure:  # the warm server's trouble, not the student's: run it afresh
@@ -221,13 +196,15 @@ def run_exercise(program: SourceProgram, exercise: Exercise, code: dict[str, str
 
 def trusted_verdict(submission_path: Path | str, assignment_id: str, notebook: str,
                     seed: int | None = None, limits: Limits | None = None,
-                    jobs: int | None = None, runner: Runner | None = None) -> dict[str, TestVerdict]:
+                    jobs: int | None = None, runner: Runner | None = None,
+                    cell_timeout: float | None = None) -> dict[str, TestVerdict]:
     """Points per autograded test cell (grade_id of the source) for one submitted notebook.
 
     `seed` fixes the randomized inputs (a fresh one is drawn and logged if None; every verdict
     carries it). `limits` caps each sandboxed run (one per test cell); `jobs` runs that many at once.
     `runner` runs one test's program (default: `run_once`, a sandbox of its own; a grading worker
-    passes its warm `VerdictServer`, with jobs=1).
+    passes its warm `VerdictServer`, with jobs=1). `cell_timeout` stops each of the student's
+    cells as nbgrader's run does (default: the course's per-cell timeout).
     Manually graded cells (markdown answers) are not included. Never runs student code in this
     process; raises only for grader-side problems (unknown notebook, a test cell with no check).
     """
@@ -241,15 +218,16 @@ def trusted_verdict(submission_path: Path | str, assignment_id: str, notebook: s
     log.info("trusted verdict of %s (%s/%s) with seed %d", submission_path, assignment_id, notebook, seed)
     checks = exercises(assignment_id, notebook)
     try:
-        code, problems = submitted_cells(Path(submission_path), program.solution_ids)
+        submission = read_submission(Path(submission_path), program)
     except (OSError, ValueError) as e:
         return {t: TestVerdict(0.0, c.points, f"submission unusable: {e}", seed) for t, c in program.tests.items()}
+    timeout = float(cell_timeout or CELL_TIMEOUT)
     jobs = jobs or min(2, os.cpu_count() or 1)
     order = sorted(program.tests, key=lambda t: program.tests[t].index)
     if jobs == 1:  # in this thread: a warm server started here must outlive the call (bwrap dies with its thread)
-        return {t: run_exercise(program, checks[t], code, problems, seed, limits, runner) for t in order}
+        return {t: run_exercise(program, checks[t], submission, seed, limits, runner, timeout) for t in order}
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {t: pool.submit(run_exercise, program, checks[t], code, problems, seed, limits, runner)
+        futures = {t: pool.submit(run_exercise, program, checks[t], submission, seed, limits, runner, timeout)
                    for t in order}
         return {t: futures[t].result() for t in order}
 

@@ -26,6 +26,7 @@ class SourceCell:
 @dataclass(frozen=True)
 class SourceProgram:
     setup: str                          # the source's non-graded setup code, ready to exec
+    course_cells: dict[str, str]        # a non-graded code cell's text (stripped) -> its setup statements
     solution_ids: tuple[str, ...]       # solution code cells, in notebook order
     tests: dict[str, SourceCell]        # autograded code test cells by grade_id
     order: dict[str, int]               # grade_id -> cell index
@@ -56,7 +57,12 @@ def _local_modules(assignment_id: str) -> set[str]:
 
 
 def setup_code(cells: list[dict], solution_names: set[str], local_modules: set[str]) -> str:
-    """From the source's non-graded code cells: imports, definitions and plain assignments.
+    """From the source's non-graded code cells: imports, definitions and plain assignments."""
+    return "".join(setup_by_cell(cells, solution_names, local_modules))
+
+
+def setup_by_cell(cells: list[dict], solution_names: set[str], local_modules: set[str]) -> list[str]:
+    """The setup statements each of the source's non-graded code cells contributes (see below).
 
     Kept: imports (except the local helper modules), function and class definitions, and
     assignments that only use builtins, imported names and names bound by earlier kept
@@ -65,8 +71,10 @@ def setup_code(cells: list[dict], solution_names: set[str], local_modules: set[s
     """
     known = set(dir(builtins))
     notebook_functions: set[str] = set()
-    kept: list[str] = []
+    by_cell: list[str] = []
     for cell in cells:
+        kept: list[str] = []
+        by_cell.append("")
         try:
             tree = ast.parse(_text(cell.get("source")))
         except SyntaxError:
@@ -92,7 +100,8 @@ def setup_code(cells: list[dict], solution_names: set[str], local_modules: set[s
             if keep:
                 kept.append(ast.unparse(node))
                 known |= _bound_names(ast.Module(body=[node], type_ignores=[]))
-    return "\n".join(kept) + "\n"
+        by_cell[-1] = "".join(line + "\n" for line in kept)
+    return by_cell
 
 
 @functools.cache
@@ -118,8 +127,9 @@ def source_program(assignment_id: str, notebook: str) -> SourceProgram:
             tests[gid] = SourceCell(gid, "test", float(meta.get("points", 0)), i)
         else:
             setup_cells.append(cell)
-    setup = setup_code(setup_cells, solution_names, _local_modules(assignment_id))
-    return SourceProgram(setup, tuple(solution_ids), tests, order)
+    by_cell = setup_by_cell(setup_cells, solution_names, _local_modules(assignment_id))
+    course_cells = {_text(cell["source"]).strip(): kept for cell, kept in zip(setup_cells, by_cell)}
+    return SourceProgram("".join(by_cell) or "\n", course_cells, tuple(solution_ids), tests, order)
 
 
 def check_coverage(assignment_id: str, notebook: str) -> list[str]:

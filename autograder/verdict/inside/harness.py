@@ -15,7 +15,9 @@ It imports nothing from the grader's package (none of it is reachable inside the
 import builtins
 import json
 import os
+import signal
 import sys
+import time
 
 _type, _len, _float, _int, _repr = type, len, float, int, repr
 _list, _tuple, _dict, _str, _bool = list, tuple, dict, str, bool
@@ -24,6 +26,8 @@ _range, _enumerate, _min, _abs, _getattr = range, enumerate, min, abs, getattr
 _isinstance, _OSError = isinstance, OSError
 _float_repr, _int_repr = float.__repr__, int.__repr__
 _os_write, _os_dup, _os_dup2, _os_unlink = os.write, os.dup, os.dup2, os.unlink
+_setitimer, _ITIMER_REAL, _signal, _SIGALRM = signal.setitimer, signal.ITIMER_REAL, signal.signal, signal.SIGALRM
+_monotonic = time.monotonic
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-+ ()[]<>,=/'")
 _MAX_ITEMS = 1000
 
@@ -172,6 +176,42 @@ def _run(source, name):
         return _exc(e)
 
 
+class CellTimeoutError(BaseException):
+    """A student cell ran past the per-cell time limit: stopped, as nbgrader stops it, and the run goes on."""
+
+
+_IN_CELL = [False]
+
+
+def _on_alarm(signum, frame):
+    if _IN_CELL[0]:
+        _IN_CELL[0] = False
+        raise CellTimeoutError()
+
+
+def _run_timed(source, name, seconds):
+    """Run a student cell for at most `seconds` of wall clock; what it defined before it stopped stays."""
+    if seconds <= 0:
+        return "CellTimeoutError (no time left for the notebook's cells)"
+    _signal(_SIGALRM, _on_alarm)
+    _IN_CELL[0] = True
+    try:
+        _setitimer(_ITIMER_REAL, seconds)
+        _exec(_compile(source, name, "exec"), NS)
+        _IN_CELL[0] = False
+        return None
+    except _BaseException as e:
+        return _exc(e)
+    finally:
+        _IN_CELL[0] = False
+        _setitimer(_ITIMER_REAL, 0)
+
+
+def _student_seconds():
+    """Time a student cell may run now: the per-cell limit, within what is left of the run's budget."""
+    return _min(CELL_TIMEOUT, DEADLINE - _monotonic())
+
+
 def _finish():
     line = NONCE + " " + _dump(REPORT) + "\n"
     data = line.encode("ascii", "replace")
@@ -194,7 +234,7 @@ def case_cell(case):
     """Run the target cell (top-level code) and observe the variable it must set."""
     if TARGET_SOURCE is None:
         return {"error": "missing"}
-    err = _run(TARGET_SOURCE, "<cell " + _target + ">")
+    err = _run_timed(TARGET_SOURCE, "<cell " + _target + ">", _student_seconds())
     out = {"value": enc(NS.get(PARAMS["variable"]))}
     if err is not None:
         out["error"] = err
@@ -264,7 +304,7 @@ def run(program_file):
 
     Never returns: interpreter shutdown is skipped, so atexit handlers and finalizers the student
     registered never run."""
-    global PROGRAM, NONCE, KIND, PARAMS, TARGET_SOURCE, _target, _OUT
+    global PROGRAM, NONCE, KIND, PARAMS, TARGET_SOURCE, _target, _OUT, CELL_TIMEOUT, DEADLINE
     with open(program_file, encoding="utf-8") as fh:
         PROGRAM = json.load(fh)
     _os_unlink(program_file)
@@ -273,15 +313,22 @@ def run(program_file):
         load_torch()
     _OUT = _os_dup(1)
     _os_dup2(2, 1)  # whatever the student prints goes to stderr; only the harness writes to _OUT
+    CELL_TIMEOUT = _float(PROGRAM.get("cell_timeout", 30))
+    DEADLINE = _monotonic() + _float(PROGRAM.get("cells_seconds", 60))
     REPORT["setup_error"] = _run(PROGRAM["setup"], "<setup>")
     _target = PROGRAM["target"]
+    # every code cell the notebook runs before the test, in order; a cell that raises or is stopped
+    # at the time limit keeps what it defined, and the next cell runs, as in nbgrader's run
     for cell in PROGRAM["cells"]:
         if cell["id"] == _target and PROGRAM.get("defer_target"):
             continue
         if cell["source"] is None:
             REPORT["missing"].append(cell["id"])
             continue
-        err = _run(cell["source"], "<cell " + cell["id"] + ">")
+        if cell.get("trusted"):
+            err = _run(cell["source"], "<" + cell["id"] + ">")
+        else:
+            err = _run_timed(cell["source"], "<" + cell["id"] + ">", _student_seconds())
         if err is not None:
             REPORT["cell_errors"][cell["id"]] = err
     # the source's own setup names and the reference code for the other exercises, as the hidden tests do
