@@ -13,6 +13,7 @@ answer, via autograder/synthetic.py); files starting with `_` are extra code a m
     upload                    optional: how the student's folder is laid out around the notebook
                               (see `place`), and "rows": assignment -> status of the other rows the
                               student's folder must give (none unless said)
+    cell_timeout              optional per-cell timeout of the verdict for this case (default 5 s)
 
 Snippets may hold placeholders the test fills in at run time: {{REPO}} (the repository root),
 {{PORT}} (a port the test listens on), {{MARKER}} (a file the test checks is never written),
@@ -43,6 +44,9 @@ THREATS = (
     "tamper-metadata",          # points, grade_id, checksums, locked, cell types, duplicates
     "hard-coded-answers",
     "hostile-upload",           # files named like other students or a class layout, archives, links, bad JSON
+    "student-html",             # <script>, event handlers, remote images in markdown and in outputs
+    "helper-cells",             # code cells the student added, run by nbgrader and by the verdict alike
+    "big-content",              # megabytes of attachments or saved outputs that grading never runs
     "honest",
 )
 
@@ -59,6 +63,7 @@ class AdversarialCase:
     limits: dict[str, float] = field(default_factory=dict)
     description: str = ""
     upload: dict = field(default_factory=dict)
+    cell_timeout: float = 5.0
 
 
 def load_cases() -> list[AdversarialCase]:
@@ -71,7 +76,8 @@ def load_cases() -> list[AdversarialCase]:
         cases.append(AdversarialCase(folder.name, spec["assignment"], spec["notebook"], spec["threat"],
                                      {k: float(v) for k, v in spec["expected"].items()}, cells,
                                      spec.get("mutations", []), spec.get("limits", {}),
-                                     spec.get("description", ""), spec.get("upload", {})))
+                                     spec.get("description", ""), spec.get("upload", {}),
+                                     float(spec.get("cell_timeout", 5.0))))
     return cases
 
 
@@ -95,6 +101,14 @@ def mutate(nb, mutation: list[str], case: AdversarialCase, placeholders: dict[st
     ["duplicate_same", gid]        a second, identical copy of the cell (a copy-paste)
     ["markdown", gid]              the solution cell turned into a markdown cell
     ["solution_flag_off", gid]     the cell's nbgrader metadata says it is not a solution cell
+    ["code_before", gid, file]     a code cell the student added, with the code of `file`, before cell gid
+    ["code_after", gid, file]      the same, after cell gid
+    ["markdown_before", gid, file] a markdown cell the student added (text of `file`) before cell gid
+    ["answer", gid, file]          the written answer (markdown cell gid) replaced by the text of `file`
+    ["attach", gid, megabytes]     a picture of that size pasted into markdown cell gid ("new": a new
+                                   markdown cell at the end)
+    ["saved_output", gid, megabytes]  code cell gid handed in with a saved figure of that size
+    ["edit_course_cell", index, file]  the course's own code cell at `index` replaced by `file`
     """
     op, *args = mutation
     if op == "inflate_points":
@@ -125,8 +139,51 @@ def mutate(nb, mutation: list[str], case: AdversarialCase, placeholders: dict[st
         nb.cells[index] = md
     elif op == "solution_flag_off":
         _cells_with_id(nb, args[0])[0].metadata["nbgrader"]["solution"] = False
+    elif op in ("code_before", "code_after", "markdown_before"):
+        index = nb.cells.index(_cells_with_id(nb, args[0])[0]) + (op == "code_after")
+        text = fill_placeholders((CORPUS / case.name / args[1]).read_text(), placeholders)
+        make = nbformat.v4.new_markdown_cell if op == "markdown_before" else nbformat.v4.new_code_cell
+        nb.cells.insert(index, make(text))
+    elif op == "answer":
+        _cells_with_id(nb, args[0])[0].source = fill_placeholders((CORPUS / case.name / args[1]).read_text(),
+                                                                  placeholders)
+    elif op == "attach":
+        if args[0] == "new":
+            nb.cells.append(nbformat.v4.new_markdown_cell("My screen while I worked:"))
+            cell = nb.cells[-1]
+        else:
+            cell = _cells_with_id(nb, args[0])[0]
+        name = f"screenshot-{len(cell.get('attachments', {}))}.png"
+        cell.setdefault("attachments", {})[name] = {"image/png": _png_base64(float(args[1]))}
+        cell.source += f"\n\n![my screenshot](attachment:{name})"
+    elif op == "saved_output":
+        cell = _cells_with_id(nb, args[0])[0]
+        cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": _png_base64(float(args[1])),
+                                                                     "text/plain": "<Figure>"})]
+    elif op == "edit_course_cell":
+        code_cells = [c for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader")]
+        code_cells[int(args[0])].source = (CORPUS / case.name / args[1]).read_text()
     else:
         raise ValueError(f"unknown mutation {op!r} in case {case.name}")
+
+
+def _png_base64(megabytes: float) -> str:
+    """A valid PNG of about that many megabytes (incompressible pixels), base64 as notebooks store it."""
+    import base64
+    import random
+    import struct
+    import zlib
+
+    side = max(1, int((megabytes * 2**20 / 3) ** 0.5))
+    rng = random.Random(side)
+    rows = b"".join(b"\x00" + rng.randbytes(3 * side) for _ in range(side))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(rows, 1)) + chunk(b"IEND", b""))
+    return base64.b64encode(png).decode("ascii")
 
 
 def build(case: AdversarialCase, out_dir: Path, placeholders: dict[str, str] | None = None) -> Path:

@@ -51,7 +51,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory):
     def grade(case):
         path = corpus.build(case, work / "submissions", placeholders)
         limits = dataclasses.replace(TEST_LIMITS, **case.limits)
-        return case.name, trusted_verdict(path, case.assignment, case.notebook, seed=SEED, limits=limits, jobs=2)
+        return case.name, trusted_verdict(path, case.assignment, case.notebook, seed=SEED, limits=limits, jobs=2,
+                                          cell_timeout=case.cell_timeout)
 
     try:
         with ThreadPoolExecutor(max_workers=3) as pool:
