@@ -32,6 +32,7 @@ _TAG_LIKE = re.compile(r"<\s*[A-Za-z!/?]")
 # Markdown links and images: [text](target) / ![alt](target), and reference definitions [id]: target
 _INLINE_TARGET = re.compile(r"(\]\(\s*<?)([^)\s>]*)")
 _REFERENCE_TARGET = re.compile(r"(^[ \t]{0,3}\[[^\]]+\]:[ \t]*<?)(\S*)", re.M)
+_ATTACHMENT = re.compile(r"attachment:([^\s)\"'>]*)")
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):")
 _TRAILING_SCHEME = re.compile(r"(?<![\w.+-])((?:https?|ftp|file|javascript|vbscript|wss?)://)", re.I)
 
@@ -69,7 +70,10 @@ class SanitizeStudentHTML(SanitizeHTML):
 
     def preprocess_cell(self, cell, resources, cell_index):
         if cell.cell_type in ("markdown", "raw"):
-            cell.source = clean_markdown(cell.source)
+            pasted = set(cell.get("attachments") or {})
+            # a picture that is not in the cell (left out to grade, or never there) must not stop the feedback
+            cell.source = _ATTACHMENT.sub(lambda m: m.group(0) if m.group(1) in pasted else "#picture-not-kept",
+                                          clean_markdown(cell.source))
             return cell, resources
         if cell.cell_type == "code":
             cell.outputs = self.sanitize_code_outputs(cell.outputs)

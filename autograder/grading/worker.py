@@ -178,7 +178,7 @@ def grade_isolated(job: Job) -> Outcome:
         outcome.reason = ("note: the trusted verdict judges each exercise on its own and gives points "
                           "nbgrader's in-kernel tests did not (another cell may have broken them): "
                           + "; ".join(notes))[:600]
-    if nbgrader_finished and job.feedback:
+    if outcome.autograded_dir and job.feedback:
         feedback_with_final_scores(job, outcome)
     outcome.seconds = time.monotonic() - started
     return outcome
