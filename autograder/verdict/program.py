@@ -92,8 +92,9 @@ def cells_seconds(cells: list[dict], cell_timeout: float) -> float:
 
 
 def _program(program: SourceProgram, exercise: Exercise, cells: list[dict], cases: list[dict],
-             nonce: str, cell_timeout: float) -> dict:
-    return {"nonce": nonce, "setup": program.setup, "cells": cells, "target": exercise.cell_id,
+             nonce: str, cell_timeout: float, checks_cpu_seconds: int) -> dict:
+    return {"checks_cpu_seconds": checks_cpu_seconds,
+            "nonce": nonce, "setup": program.setup, "cells": cells, "target": exercise.cell_id,
             "defer_target": exercise.defer_target, "overrides": exercise.overrides,
             "kind": exercise.kind, "params": exercise.params, "torch": exercise.torch, "cases": cases,
             "cell_timeout": cell_timeout, "cells_seconds": cells_seconds(cells, cell_timeout)}
@@ -154,7 +155,8 @@ def run_exercise(program: SourceProgram, exercise: Exercise, submission: Submiss
     rng = random.Random(f"{seed}:{exercise.assignment_id}:{exercise.notebook}:{exercise.test_id}")
     cases = exercise.make_cases(rng)
     nonce = secrets.token_hex(16)
-    job = _program(program, exercise, cells_before(submission.cells, exercise), cases, nonce, cell_timeout)
+    job = _program(program, exercise, cells_before(submission.cells, exercise), cases, nonce, cell_timeout,
+                   limits.cpu_seconds)
     limits = test_limits(limits, job["cells_seconds"])
     try:
         result = (runner or run_once)(job, limits)

@@ -207,6 +207,21 @@ def _run_timed(source, name, seconds):
         _setitimer(_ITIMER_REAL, 0)
 
 
+def _limit_checks_cpu(seconds):
+    """The checks get the verdict's own CPU allowance, not what the notebook's cells were allowed."""
+    if _type(seconds) is not _int:
+        return
+    try:
+        import resource
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        wanted = _int(usage.ru_utime + usage.ru_stime) + seconds
+        if hard == resource.RLIM_INFINITY or wanted < hard:
+            resource.setrlimit(resource.RLIMIT_CPU, (wanted, hard))
+    except _BaseException:
+        pass
+
+
 def _student_seconds():
     """Time a student cell may run now: the per-cell limit, within what is left of the run's budget."""
     return _min(CELL_TIMEOUT, DEADLINE - _monotonic())
@@ -331,6 +346,7 @@ def run(program_file):
             err = _run_timed(cell["source"], "<" + cell["id"] + ">", _student_seconds())
         if err is not None:
             REPORT["cell_errors"][cell["id"]] = err
+    _limit_checks_cpu(PROGRAM.get("checks_cpu_seconds"))
     # the source's own setup names and the reference code for the other exercises, as the hidden tests do
     REPORT["resetup_error"] = _run(PROGRAM["setup"], "<setup again>")
     REPORT["overrides_error"] = _run(PROGRAM.get("overrides", ""), "<overrides>")
