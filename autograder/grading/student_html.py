@@ -92,8 +92,8 @@ class StudentFeedback(ClearHiddenTests):
 
     def preprocess_cell(self, cell, resources, cell_index):
         nbgrader_meta = cell.get("metadata", {}).get("nbgrader", {})
-        if not (nbgrader_meta.get("grade") and nbgrader_meta.get("locked")) or cell.cell_type != "code":
-            return cell, resources  # the student's own cells: their text is theirs, markers or not
+        if not nbgrader_meta.get("grade") or nbgrader_meta.get("solution") or cell.cell_type != "code":
+            return cell, resources  # not a test cell (its code comes from the source): the student's own text
         try:
             self._remove_hidden_test_region(cell)
         except RuntimeError:  # unbalanced markers: show none of the cell
