@@ -97,7 +97,8 @@ def _program(program: SourceProgram, exercise: Exercise, cells: list[dict], case
             "nonce": nonce, "setup": program.setup, "cells": cells, "target": exercise.cell_id,
             "defer_target": exercise.defer_target, "overrides": exercise.overrides,
             "kind": exercise.kind, "params": exercise.params, "torch": exercise.torch, "cases": cases,
-            "cell_timeout": cell_timeout, "cells_seconds": cells_seconds(cells, cell_timeout)}
+            "cell_timeout": cell_timeout, "cells_seconds": cells_seconds(cells, cell_timeout),
+            "stub_modules": list(program.local_modules)}
 
 
 def test_limits(limits: Limits, seconds: float) -> Limits:

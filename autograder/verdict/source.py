@@ -30,6 +30,7 @@ class SourceProgram:
     solution_ids: tuple[str, ...]       # solution code cells, in notebook order
     tests: dict[str, SourceCell]        # autograded code test cells by grade_id
     order: dict[str, int]               # grade_id -> cell index
+    local_modules: tuple[str, ...] = ()  # the course's helper modules next to the notebook (figures, checks)
 
 
 def _text(source: Any) -> str:
@@ -127,9 +128,11 @@ def source_program(assignment_id: str, notebook: str) -> SourceProgram:
             tests[gid] = SourceCell(gid, "test", float(meta.get("points", 0)), i)
         else:
             setup_cells.append(cell)
-    by_cell = setup_by_cell(setup_cells, solution_names, _local_modules(assignment_id))
+    local = _local_modules(assignment_id)
+    by_cell = setup_by_cell(setup_cells, solution_names, local)
     course_cells = {_text(cell["source"]).strip(): kept for cell, kept in zip(setup_cells, by_cell)}
-    return SourceProgram("".join(by_cell) or "\n", course_cells, tuple(solution_ids), tests, order)
+    return SourceProgram("".join(by_cell) or "\n", course_cells, tuple(solution_ids), tests, order,
+                         tuple(sorted(local)))
 
 
 def check_coverage(assignment_id: str, notebook: str) -> list[str]:

@@ -176,6 +176,22 @@ def _run(source, name):
         return _exc(e)
 
 
+class _CourseModule(type(sys)):
+    """Stands in for the course's figure and check modules (not in the sandbox): every name is a no-op,
+    so a student cell that imports or calls them goes on to define what follows."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: None
+
+
+def _stub_course_modules(names):
+    for name in names if _type(names) is _list else []:
+        if _type(name) is _str and name not in sys.modules:
+            sys.modules[name] = _CourseModule(name)
+
+
 class CellTimeoutError(BaseException):
     """A student cell ran past the per-cell time limit: stopped, as nbgrader stops it, and the run goes on."""
 
@@ -331,6 +347,7 @@ def run(program_file):
     CELL_TIMEOUT = _float(PROGRAM.get("cell_timeout", 30))
     DEADLINE = _monotonic() + _float(PROGRAM.get("cells_seconds", 60))
     REPORT["setup_error"] = _run(PROGRAM["setup"], "<setup>")
+    _stub_course_modules(PROGRAM.get("stub_modules"))
     _target = PROGRAM["target"]
     # every code cell the notebook runs before the test, in order; a cell that raises or is stopped
     # at the time limit keeps what it defined, and the next cell runs, as in nbgrader's run
