@@ -13,11 +13,15 @@ COLORS = ["tab:orange", "tab:purple", "tab:green", "tab:red"]
 
 
 def _contours(ax: plt.Axes, loss: Callable[[np.ndarray, np.ndarray], np.ndarray], paths: Mapping[str, Path2D],
-              minimum: tuple[float, float], pad: float = 0.15) -> None:
+              minimum: tuple[float, float], pad: float = 0.15, equal: bool = False) -> None:
+    """Contours of `loss` around the paths; `equal`: the same scale on both axes, so shapes are true."""
     walks = {label: np.asarray(path, dtype=float) for label, path in paths.items()}
     every = np.vstack([*[w[np.all(np.isfinite(w), axis=1)] for w in walks.values()], [minimum]])
     lo, hi = every.min(axis=0), every.max(axis=0)
     span = np.maximum(hi - lo, 1e-3)
+    if equal:
+        centre, span = (lo + hi) / 2, np.full(2, span.max())
+        lo, hi = centre - span / 2, centre + span / 2
     lo, hi = lo - pad * span, hi + pad * span
     a, b = np.meshgrid(np.linspace(lo[0], hi[0], 250), np.linspace(lo[1], hi[1], 250))
     z = loss(a, b)
@@ -28,6 +32,8 @@ def _contours(ax: plt.Axes, loss: Callable[[np.ndarray, np.ndarray], np.ndarray]
     ax.plot(*minimum, "*", color="black", markersize=12, label="minimum")
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
+    if equal:
+        ax.set_aspect("equal")
     ax.legend(fontsize=7, loc="best", framealpha=0.9)
 
 
@@ -59,9 +65,10 @@ def plot_line_fit_valleys(x_raw: Sequence[float], x_centred: Sequence[float], y:
                                          "centred x = −1.5, −0.5, 0.5, 1.5")]:
         xs = np.asarray(xs, dtype=float).ravel()
         loss = lambda w, b, xs=xs: ((w[..., None] * xs + b[..., None] - ys) ** 2).mean(axis=-1)  # noqa: E731
-        _contours(ax, loss, {"learning rate 0.01, 1000 epochs": path}, minimum, pad=0.1)
+        _contours(ax, loss, {"learning rate 0.01, 1000 epochs": path}, minimum, pad=0.1, equal=True)
         ax.set(title=f"Loss over (w, b), {name}", xlabel="weight $w$", ylabel="bias $b$")
-    show(fig, "Two contour plots of the line fit's loss over weight and bias with the same training run "
+    show(fig, "Two contour plots, drawn to the same scale on both axes, of the line fit's loss over weight and "
+              "bias with the same training run "
               "(learning rate 0.01, 1000 epochs, seeded start). Left, raw x: the contours are long thin "
               "ellipses tilted diagonally and the path slides into the valley and then crawls along it, "
               f"ending at w = {path_raw[-1][0]:.4f}, b = {path_raw[-1][1]:.4f}, short of the minimum. Right, "

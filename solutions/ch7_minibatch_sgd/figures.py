@@ -17,14 +17,15 @@ def plot_batch_sizes(losses: Mapping[str, Sequence[float]], updates_per_epoch: M
     fig, ax = plt.subplots(figsize=(7.5, 4.4))
     for (label, values), color in zip(losses.items(), COLORS):
         epochs = np.arange(1, len(values) + 1) / updates_per_epoch[label]
-        ax.semilogy(epochs, values, color=color, linewidth=0.8, alpha=0.85, label=label)
+        ax.plot(epochs, values, color=color, linewidth=0.8 if len(values) > 50 else 1.8, alpha=0.8, label=label)
     ax.axhline(full_batch_loss, color="black", linestyle="--", linewidth=1,
                label=f"lowest possible loss (least squares): {full_batch_loss:.3f}")
-    ax.set(title="Loss of each mini-batch during training", xlabel="epoch", ylabel="mini-batch loss (log scale)")
+    ax.set_ylim(0, 8 * full_batch_loss)
+    ax.set(title="Loss of each mini-batch during training", xlabel="epoch", ylabel="mini-batch loss")
     ax.legend(fontsize=8)
     ends = "; ".join(f"{label}: {updates_per_epoch[label]} updates per epoch, last batch loss {values[-1]:.3g}"
                      for label, values in losses.items())
-    show(fig, "The loss of every mini-batch against the epoch, on a log scale, for several batch sizes, with "
+    show(fig, "The loss of every mini-batch against the epoch for several batch sizes, with "
               f"the lowest possible loss {full_batch_loss:.3f} as a dashed line. Small batches take many cheap "
               "steps per epoch and fall fastest, but their curve is a wide noisy band; the full batch falls "
               f"smoothly and slowly: {ends}.")
