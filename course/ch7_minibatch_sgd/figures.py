@@ -17,7 +17,9 @@ def plot_batch_sizes(losses: Mapping[str, Sequence[float]], updates_per_epoch: M
     fig, ax = plt.subplots(figsize=(7.5, 4.4))
     for (label, values), color in zip(losses.items(), COLORS):
         epochs = np.arange(1, len(values) + 1) / updates_per_epoch[label]
-        ax.plot(epochs, values, color=color, linewidth=0.8 if len(values) > 50 else 1.8, alpha=0.8, label=label)
+        many = len(values) > 500  # the noisiest curve goes behind, faint, so the others stay visible
+        ax.plot(epochs, values, color=color, linewidth=0.6 if many else 1.6, alpha=0.45 if many else 0.95,
+                zorder=1 if many else 3, label=label)
     ax.axhline(full_batch_loss, color="black", linestyle="--", linewidth=1,
                label=f"lowest possible loss (least squares): {full_batch_loss:.3f}")
     ax.set_ylim(0, 8 * full_batch_loss)

@@ -13,7 +13,7 @@ COLORS = ["tab:orange", "tab:purple", "tab:green", "tab:red"]
 
 
 def _contours(ax: plt.Axes, loss: Callable[[np.ndarray, np.ndarray], np.ndarray], paths: Mapping[str, Path2D],
-              minimum: tuple[float, float], pad: float = 0.15, equal: bool = False) -> None:
+              minimum: tuple[float, float], pad: float = 0.15, equal: bool = False, legend: str = "best") -> None:
     """Contours of `loss` around the paths; `equal`: the same scale on both axes, so shapes are true."""
     walks = {label: np.asarray(path, dtype=float) for label, path in paths.items()}
     every = np.vstack([*[w[np.all(np.isfinite(w), axis=1)] for w in walks.values()], [minimum]])
@@ -34,7 +34,7 @@ def _contours(ax: plt.Axes, loss: Callable[[np.ndarray, np.ndarray], np.ndarray]
     ax.set_ylim(lo[1], hi[1])
     if equal:
         ax.set_aspect("equal")
-    ax.legend(fontsize=7, loc="best", framealpha=0.9)
+    ax.legend(fontsize=7, loc=legend, framealpha=0.9)
 
 
 def _ends(paths: Mapping[str, Path2D]) -> str:
@@ -60,12 +60,12 @@ def plot_line_fit_valleys(x_raw: Sequence[float], x_centred: Sequence[float], y:
     """The line fit's loss over (w, b) for raw x and for centred x, with the same training run on each."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
     ys = np.asarray(y, dtype=float).ravel()
-    for ax, xs, path, minimum, name in [(axes[0], x_raw, path_raw, minimum_raw, "raw x = 1, 2, 3, 4"),
-                                        (axes[1], x_centred, path_centred, minimum_centred,
-                                         "centred x = −1.5, −0.5, 0.5, 1.5")]:
+    for ax, xs, path, minimum, name, corner in [
+            (axes[0], x_raw, path_raw, minimum_raw, "raw x = 1, 2, 3, 4", "upper right"),
+            (axes[1], x_centred, path_centred, minimum_centred, "centred x = −1.5, −0.5, 0.5, 1.5", "lower right")]:
         xs = np.asarray(xs, dtype=float).ravel()
         loss = lambda w, b, xs=xs: ((w[..., None] * xs + b[..., None] - ys) ** 2).mean(axis=-1)  # noqa: E731
-        _contours(ax, loss, {"learning rate 0.01, 1000 epochs": path}, minimum, pad=0.1, equal=True)
+        _contours(ax, loss, {"learning rate 0.01, 1000 epochs": path}, minimum, pad=0.1, equal=True, legend=corner)
         ax.set(title=f"Loss over (w, b), {name}", xlabel="weight $w$", ylabel="bias $b$")
     show(fig, "Two contour plots, drawn to the same scale on both axes, of the line fit's loss over weight and "
               "bias with the same training run "
