@@ -52,6 +52,16 @@ def polynomial(*coefficients: float) -> dict:
     return {"kind": "poly", "coefficients": list(coefficients)}
 
 
+def loader(x: list, y: list, batch_size: int) -> dict:
+    """DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False) over float32 tensors."""
+    return {"kind": "loader", "x": x, "y": y, "batch_size": batch_size}
+
+
+def sgd(params: list[int], lr: float, momentum: float = 0.0) -> dict:
+    """torch.optim.SGD over the arguments at the positions `params` (built before it)."""
+    return {"kind": "sgd", "params": params, "lr": lr, "momentum": momentum}
+
+
 def calls(res: Any) -> list[dict] | None:
     """The observed calls of a `torch_call` case: each {"out": ..., "args": [...]} or {"error": ...}."""
     found = res.get("calls") if isinstance(res, dict) else None

@@ -36,7 +36,8 @@ class Exercise:
     test_id: str  # grade_id of the test cell in the source
     cell_id: str  # grade_id of the solution cell it grades
     kind: str  # the harness's generic operation: "call" (plain arguments), "cell" (top-level code that
-    #            sets a variable) or "torch_call" (tensor arguments: see observations.tensor)
+    #            sets a variable) or "torch_call" (built arguments: tensors, polynomials, a DataLoader,
+    #            an SGD optimizer; see observations.tensor, polynomial, loader, sgd)
     make_cases: Callable[[random.Random], list[Case]]
     judge: Callable[[Case, Observation], str | None]  # None: this case passed; else why not
     params: dict[str, Any] = field(default_factory=dict)

@@ -45,10 +45,12 @@ _torch = None
 def load_torch():
     """Import torch and keep its functions before any student code runs (idempotent)."""
     global _torch, _Tensor, _TB, _tensor, _zeros, _detach, _tolist, _numel, _dim
-    global _is_leaf, _requires_grad, _grad, _backward, _float32
+    global _is_leaf, _requires_grad, _grad, _backward, _float32, _DataLoader, _TensorDataset, _SGD
     if _torch is not None:
         return
     import torch
+    import torch.optim
+    import torch.utils.data
     _torch = torch
     _Tensor = _torch.Tensor
     _TB = getattr(_torch._C, "TensorBase", None) or _torch._C._TensorBase
@@ -59,6 +61,8 @@ def load_torch():
     _grad = _TB.grad.__get__
     _backward = _Tensor.backward
     _float32 = _torch.float32
+    _DataLoader, _TensorDataset = _torch.utils.data.DataLoader, _torch.utils.data.TensorDataset
+    _SGD = _torch.optim.SGD
 
 
 def _safe(text, limit=120):
@@ -272,8 +276,10 @@ def case_cell(case):
     return out
 
 
-def _arg(spec):
-    """One argument of a call, built here from the grader's plain description of it."""
+def _arg(spec, built):
+    """One argument of a call, built here from the grader's plain description of it.
+
+    `built`: the arguments before it (an optimizer refers to its parameters by their position)."""
     kind = spec.get("kind") if _type(spec) is _dict else None
     if kind == "tensor":  # float32, as torch.tensor makes from Python floats
         return _tensor(spec["data"], dtype=_float32, requires_grad=_bool(spec.get("requires_grad")))
@@ -289,6 +295,11 @@ def _arg(spec):
                 total = total + coefficients[k] * t ** (n - k)
             return total + coefficients[n]
         return polynomial
+    if kind == "loader":  # DataLoader(TensorDataset(x, y), batch_size): batches in order
+        data = _TensorDataset(_tensor(spec["x"], dtype=_float32), _tensor(spec["y"], dtype=_float32))
+        return _DataLoader(data, batch_size=spec["batch_size"], shuffle=False)
+    if kind == "sgd":  # torch.optim.SGD over earlier arguments
+        return _SGD([built[i] for i in spec["params"]], lr=spec["lr"], momentum=spec.get("momentum", 0.0))
     return spec.get("value") if _type(spec) is _dict else spec
 
 
@@ -300,7 +311,9 @@ def case_torch_call(case):
     values are observed at the end (they must not change); `backward`: call backward() on the last
     result and observe the gradient of these arguments.
     """
-    args = [_arg(spec) for spec in case["args"]]
+    args = []
+    for spec in case["args"]:
+        args.append(_arg(spec, args))
     feed, watch = case.get("feed"), case.get("watch", [])
     calls, out = [], None
     for _k in _range(case.get("repeat", 1)):

@@ -1,0 +1,75 @@
+"""Figures for chapter 7: noisy loss curves, a learning-rate schedule, optimizers on a valley."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from course_kit import show
+
+COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red"]
+
+
+def plot_batch_sizes(losses: Mapping[str, Sequence[float]], updates_per_epoch: Mapping[str, int],
+                     full_batch_loss: float) -> None:
+    """The loss of every update against the epoch it falls in, one curve per batch size."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    for (label, values), color in zip(losses.items(), COLORS):
+        epochs = np.arange(1, len(values) + 1) / updates_per_epoch[label]
+        many = len(values) > 500  # the noisiest curve goes behind, faint, so the others stay visible
+        ax.plot(epochs, values, color=color, linewidth=0.6 if many else 1.6, alpha=0.45 if many else 0.95,
+                zorder=1 if many else 3, label=label)
+    ax.axhline(full_batch_loss, color="black", linestyle="--", linewidth=1,
+               label=f"lowest possible loss (least squares): {full_batch_loss:.3f}")
+    ax.set_ylim(0, 8 * full_batch_loss)
+    ax.set(title="Loss of each mini-batch during training", xlabel="epoch", ylabel="mini-batch loss")
+    ax.legend(fontsize=8)
+    ends = "; ".join(f"{label}: {updates_per_epoch[label]} updates per epoch, last batch loss {values[-1]:.3g}"
+                     for label, values in losses.items())
+    show(fig, "The loss of every mini-batch against the epoch for several batch sizes, with "
+              f"the lowest possible loss {full_batch_loss:.3f} as a dashed line. Small batches take many cheap "
+              "steps per epoch and fall fastest, but their curve is a wide noisy band; the full batch falls "
+              f"smoothly and slowly: {ends}.")
+
+
+def plot_schedule(distances: Mapping[str, Sequence[float]], rates: Mapping[str, Sequence[float]]) -> None:
+    """Left: the learning rate per epoch. Right: distance of (w, b) to the least-squares solution."""
+    fig, (ax_rate, ax_dist) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for (label, values), color in zip(rates.items(), COLORS):
+        ax_rate.step(np.arange(len(values)), values, where="post", color=color, label=label)
+    ax_rate.set(title="Learning rate per epoch", xlabel="epoch", ylabel="learning rate η")
+    ax_rate.legend(fontsize=8)
+    for (label, values), color in zip(distances.items(), COLORS):
+        ax_dist.semilogy(np.arange(1, len(values) + 1), values, "o-", markersize=3, color=color, label=label)
+    ax_dist.set(title="Distance to the best line after each epoch (batch size 1)", xlabel="epoch",
+                ylabel="distance of (w, b) (log scale)")
+    ax_dist.legend(fontsize=8)
+    ends = "; ".join(f"{label}: {values[-1]:.2g}" for label, values in distances.items())
+    show(fig, "Left: the learning rate per epoch, constant or halved every few epochs. Right: the distance "
+              "of the parameters to the least-squares solution after each epoch of batch-size-1 training, "
+              "on a log scale. With a constant rate the distance stops falling and jitters at a noise floor; "
+              f"each drop of the rate lowers the floor. Final distances: {ends}.")
+
+
+def plot_optimizers(x: Sequence[float], y: Sequence[float], paths: Mapping[str, Sequence[Sequence[float]]]) -> None:
+    """Paths of several optimizers on the contours of the raw line fit's loss."""
+    xs, ys = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+    walks = {label: np.asarray(path, dtype=float) for label, path in paths.items()}
+    every = np.vstack([*walks.values(), [[2.0, 1.0]]])
+    lo, hi = every.min(axis=0), every.max(axis=0)
+    span = np.maximum(hi - lo, 1e-3)
+    lo, hi = lo - 0.1 * span, hi + 0.1 * span
+    w, b = np.meshgrid(np.linspace(lo[0], hi[0], 250), np.linspace(lo[1], hi[1], 250))
+    loss = ((w[..., None] * xs + b[..., None] - ys) ** 2).mean(axis=-1)
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    ax.contour(w, b, loss, levels=np.geomspace(max(loss.min(), 1e-4), loss.max(), 12), colors="0.6", linewidths=0.7)
+    for (label, walk), color in zip(walks.items(), COLORS):
+        ax.plot(walk[:, 0], walk[:, 1], ".-", color=color, markersize=2, linewidth=1.1,
+                label=f"{label}: ends at w = {walk[-1, 0]:.4f}, b = {walk[-1, 1]:.4f}")
+    ax.plot(2.0, 1.0, "*", color="black", markersize=12, label="minimum: w = 2, b = 1")
+    ax.set(title="Chapter 6's valley (raw x): SGD and Adam", xlabel="weight $w$", ylabel="bias $b$")
+    ax.legend(fontsize=7)
+    ends = "; ".join(f"{label} ends at w = {walk[-1, 0]:.4f}, b = {walk[-1, 1]:.4f}" for label, walk in walks.items())
+    show(fig, "Contours of the raw line fit's loss, a long diagonal valley, with the paths of several optimizers "
+              f"from the same start, each for the same number of steps: {ends}.")

@@ -1,0 +1,151 @@
+"""Chapter 7 · Mini-batch SGD with torch.optim: trusted checks, wrong answers, documented outputs.
+
+The checks run in the grader and judge plain observations of the student's code (see
+autograder/verdict/observations.py); the wrong answers are mistakes students make, each losing
+exactly the tests it names in a real nbgrader run (tests/grading/test_hidden_tests_bite.py); the
+documented outputs are what the chapter prints, reproduced by solutions/.
+"""
+
+from __future__ import annotations
+
+import random
+
+from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
+from autograder.verdict.observations import (
+    Case,
+    Observation,
+    calls,
+    close,
+    column,
+    describe,
+    error_of,
+    f32,
+    judge_scalar,
+    loader,
+    real,
+    sgd,
+    tag,
+    tensor,
+    tensor_scalar,
+)
+
+ASSIGNMENT = "ch7_minibatch_sgd"
+NOTEBOOK = "minibatch_sgd"
+
+
+def _cases_epoch(rng: random.Random) -> list[Case]:
+    cases = []
+    for _ in range(12):
+        n, batch_size = rng.randint(1, 12), rng.randint(1, 5)
+        xs, ys = column(rng, n, 2.0), column(rng, n, 2.0)
+        w0, b0 = f32(rng.uniform(-2, 2)), f32(rng.uniform(-2, 2))
+        lr, momentum = rng.choice([0.0, rng.uniform(0.0, 0.2)]), rng.choice([0.0, 0.9])
+        # train_epoch(w, b, loader, SGD([w, b])) once; w and b observed after it
+        cases.append({"xs": xs, "ys": ys, "w0": w0, "b0": b0, "lr": lr, "momentum": momentum, "batch_size": batch_size,
+                      "args": [tensor([w0], requires_grad=True), tensor([b0], requires_grad=True),
+                               loader(xs, ys, batch_size), sgd([0, 1], lr, momentum)], "watch": [0, 1]})
+    return cases
+
+
+def ref_epoch(case: Case) -> tuple[list[float], float, float]:
+    """(the batch losses, w after, b after), in double precision, batches in order."""
+    xs, ys = [v[0] for v in case["xs"]], [v[0] for v in case["ys"]]
+    w, b, vw, vb, losses, size = case["w0"], case["b0"], 0.0, 0.0, [], case["batch_size"]
+    for i in range(0, len(xs), size):
+        bx, by = xs[i:i + size], ys[i:i + size]
+        err = [x * w + b - y for x, y in zip(bx, by)]
+        losses.append(sum(e * e for e in err) / len(err))
+        vw = case["momentum"] * vw + 2 * sum(e * x for e, x in zip(err, bx)) / len(err)
+        vb = case["momentum"] * vb + 2 * sum(err) / len(err)
+        w, b = w - case["lr"] * vw, b - case["lr"] * vb
+    return losses, w, b
+
+
+def _judge_epoch(case: Case, res: Observation) -> str | None:
+    where = (f"train_epoch ({len(case['xs'])} points in batches of {case['batch_size']}, "
+             f"lr {case['lr']:.6g}, momentum {case['momentum']})")
+    err = error_of(res)
+    if err:
+        return f"{where} {err}"
+    observed = calls(res)
+    if not observed:
+        return f"{where}: no observation"
+    if "error" in observed[0]:
+        return f"{where} raised {observed[0]['error']}"
+    out = observed[0].get("out")
+    want_losses, want_w, want_b = ref_epoch(case)
+    if tag(out) != "list" or out.get("len") != len(want_losses):
+        return f"{where} returned {describe(out)}; it returns a list of {len(want_losses)} batch losses"
+    for k, (item, want) in enumerate(zip(out.get("items", []), want_losses)):
+        if tag(item) != "float":
+            return f"{where}: batch loss {k + 1} is {describe(item)}, not a Python float"
+        if not close(real(item), want, 1e-4, 1e-5):
+            return f"{where}: batch loss {k + 1} is wrong"
+    watched = observed[0].get("args") if isinstance(observed[0].get("args"), list) else []
+    for index, (name, want) in enumerate((("w", want_w), ("b", want_b))):
+        o = watched[index] if index < len(watched) else None
+        if not close(tensor_scalar(o), want, 1e-4, 1e-4):
+            return f"{where}: {name} after the epoch is wrong"
+    return None
+
+
+def ref_step_decay(epoch: int, rate: float, drop: float, every: int) -> float:
+    return rate * drop ** (epoch // every)
+
+
+def _cases_decay(rng: random.Random) -> list[Case]:
+    cases = [[rng.randint(0, 100), rng.uniform(0.001, 1.0), rng.uniform(0.1, 0.9), rng.randint(1, 12)]
+             for _ in range(100)]
+    cases += [[0, 0.1, 0.5, 10], [9, 0.1, 0.5, 10], [10, 0.1, 0.5, 10], [3, 1.0, 0.5, 1], [7, 0.2, 1.0, 3],
+              [5, 2, 0.5, 5]]
+    rng.shuffle(cases)
+    return [{"args": c} for c in cases]
+
+
+EXERCISES = [
+    Exercise(ASSIGNMENT, NOTEBOOK, "test_train_epoch", "train_epoch", "torch_call", _cases_epoch, _judge_epoch,
+             params={"function": "train_epoch"}, torch=True),
+    Exercise(ASSIGNMENT, NOTEBOOK, "test_step_decay", "step_decay", "call", _cases_decay,
+             judge_scalar("step_decay", ref_step_decay, 1e-9, 1e-12), params={"function": "step_decay"}),
+]
+
+WRONG_ANSWERS = [
+    WrongAnswer(ASSIGNMENT, "train_epoch", "gradients never cleared", ("test_train_epoch",), """
+def train_epoch(w, b, loader, optimizer):
+    losses = []
+    for x_batch, y_batch in loader:
+        loss = ((x_batch * w + b - y_batch) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+""", says="optimizer.zero_grad()"),
+    WrongAnswer(ASSIGNMENT, "train_epoch", "tensors where floats are promised", ("test_train_epoch",), """
+def train_epoch(w, b, loader, optimizer):
+    losses = []
+    for x_batch, y_batch in loader:
+        optimizer.zero_grad()
+        loss = ((x_batch * w + b - y_batch) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss)
+    return losses
+""", says="float"),
+    WrongAnswer(ASSIGNMENT, "step_decay", "fractional periods", ("test_step_decay",), """
+def step_decay(epoch, initial_rate, drop, every):
+    return initial_rate * drop ** (epoch / every)
+""", says="epoch // every"),
+    WrongAnswer(ASSIGNMENT, "step_decay", "first drop one epoch early", ("test_step_decay",), """
+def step_decay(epoch, initial_rate, drop, every):
+    return initial_rate * drop ** ((epoch + 1) // every)
+""", says="one epoch early"),
+]
+
+DOCUMENTED_OUTPUTS = [
+    Documented(None, NOTEBOOK, [
+        "by hand:         w = 2.017290, b = 0.949166",
+        "torch.optim.SGD: w = 2.017290, b = 0.949166",
+        "the same to the last bit: True",
+        "SGD, lr 0.01, momentum 0.9  after 300 steps: w = 2.0000, b = 1.0000, loss 2.84e-13",
+    ]),
+]

@@ -1,0 +1,84 @@
+"""Shared helpers for the chapter notebooks: figures with alt text, and checks that explain.
+
+This file is copied next to every chapter notebook by `python -m autograder build`;
+edit it here, in autograder/student_kit/, never in course/ or solutions/.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import numbers
+from typing import Any, Callable
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are shown as images, with or without a display
+import matplotlib.pyplot as plt  # noqa: E402
+
+__all__ = ["show", "png_bundle", "CheckFailed", "passed", "require_float", "require_close"]
+
+
+def png_bundle(fig: plt.Figure, alt: str) -> dict[str, Any]:
+    """The figure as a PNG mime bundle whose text form is its alt text."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"), "text/plain": alt}
+
+
+def description_bundle(alt: str) -> dict[str, Any]:
+    """A collapsed "Description of the figure" line that opens to the alt text.
+
+    JupyterLab and nbconvert's HTML draw a PNG output without an alt attribute, so the text a
+    screen reader needs is also given as this small output right under the figure.
+    """
+    return {"text/html": f'<details class="figure-description"><summary>Description of the figure</summary>'
+                         f"<p>{html.escape(alt)}</p></details>"}
+
+
+def show(fig: plt.Figure, alt: str) -> None:
+    """Display a figure with alt text for screen readers (and as the plain-text fallback)."""
+    from IPython.display import display
+
+    display(png_bundle(fig, alt), metadata={"image/png": {"alt": alt}}, raw=True)
+    display(description_bundle(alt), raw=True)
+
+
+class CheckFailed(AssertionError):
+    """A visible check failed; the message says what went wrong and where to look."""
+
+
+def passed(name: str) -> None:
+    print(f"✔ {name}: passed")
+
+
+def require_float(value: object, call: str) -> float:
+    """Fail unless `value` is a real number (the docstrings promise a float)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        kind = f"{type(value).__module__}.{type(value).__qualname__}"
+        hint = " Use `.item()` to turn a one-element tensor into a float." if "torch" in kind else ""
+        raise CheckFailed(f"{call} returned a {kind}, but the docstring promises a float.{hint}")
+    return float(value)
+
+
+def require_close(got: float, expected: float, call: str, diagnoses: dict[str, float] | None = None,
+                  rel_tol: float = 1e-9) -> None:
+    """Fail unless got == expected (to rounding); name the likely mistake when one matches."""
+    abs_tol = rel_tol * 1e-3
+    if math.isclose(got, expected, rel_tol=rel_tol, abs_tol=abs_tol):
+        return
+    for reason, wrong_value in (diagnoses or {}).items():
+        if math.isclose(got, wrong_value, rel_tol=rel_tol, abs_tol=abs_tol):
+            raise CheckFailed(f"{call} returned {got!r}, expected {expected!r}: {reason}")
+    raise CheckFailed(f"{call} returned {got!r}, expected {expected!r}.")
+
+
+def run_check(name: str, check: Callable[[], None]) -> None:
+    """Run one check; a stub that is not written yet gets a friendly word instead of a traceback."""
+    try:
+        check()
+    except NotImplementedError:
+        raise CheckFailed(f"{name}: not attempted yet: replace `raise NotImplementedError()` with your code (here or in an exercise it uses).") from None
+    passed(name)
