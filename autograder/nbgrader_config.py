@@ -22,3 +22,12 @@ c.LimitOutput.max_traceback = 100
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Feedback a student can read: each failed test's result in plain words first, wrapped; math
+# pre-rendered (no MathJax from the internet).
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402 - a config file, run by traitlets
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from autograder.grading.feedback_steps import FeedbackForStudents  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, FeedbackForStudents]

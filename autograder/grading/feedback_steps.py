@@ -13,6 +13,7 @@ import re
 import textwrap
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 WIDTH = 100
@@ -38,7 +39,7 @@ def result_first(error: dict) -> list[str]:
     """The error's traceback, led by the wrapped plain-words result."""
     lead = textwrap.fill(plain_words(error), WIDTH, subsequent_indent="  ", break_long_words=True)
     rest = [line for line in error.get("traceback", []) if ANSI.sub("", line).strip()]
-    if len(rest) <= 3:  # already a short block (a visible check's own message)
+    if error.get("ename") == "CheckFailed" or len(rest) <= 3:  # a visible check's short block: said in full
         return [lead]
     return [lead, "", "Details (Python's traceback):", *rest]
 
@@ -73,6 +74,8 @@ def render_math(markdown: str) -> str:
 
 class FeedbackForStudents(Preprocessor):
     """Plain words first in every error output; math pre-rendered in every markdown cell."""
+
+    enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors are off unless enabled
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code":

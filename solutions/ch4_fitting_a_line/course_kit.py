@@ -55,8 +55,12 @@ class CheckFailed(AssertionError):
     """
 
     def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[31m✘ check failed:\x1b[0m {self}",
-                "  (to see the full traceback, run `from course_kit import full_traceback; full_traceback()`)"]
+        import textwrap
+
+        # wrapped to fit nbgrader's Validate dialog, which cuts lines longer than 83 characters
+        lines = textwrap.wrap(f"✘ check failed: {self}", 78, subsequent_indent="  ")
+        return [f"\x1b[31m{lines[0]}\x1b[0m", *lines[1:],
+                "  (full traceback: from course_kit import full_traceback; full_traceback())"]
 
 
 def full_traceback() -> None:

@@ -8,12 +8,14 @@ test_formgrader_browser.py); then a plain re-run, and a --force regrade of a new
 from __future__ import annotations
 
 import csv
+import html
 import re
 import subprocess
 
 import pytest
 from nbgrader.api import Gradebook
 
+from autograder.grading.feedback_steps import WIDTH
 from autograder.grading.intake import collect_folder
 from autograder.sandbox.run import mode
 from support import synthetic
@@ -103,6 +105,7 @@ def week(tmp_path_factory):
     runs["report_first"] = (out / "report.html").read_text()
     runs["canvas_first"] = list(csv.reader(open(out / "canvas_grades.csv", newline="")))
     runs["feedback_first"] = _feedback_score(out, ADA)
+    runs["feedback_alan"] = (out / "feedback" / ALAN / CH2 / f"{NB2}.html").read_text()
     before_export = (out / "grades.csv").read_bytes()
     runs["nbgrader_export"] = subprocess.run([PYTHON, "-m", "nbgrader", "export"], cwd=out, env=env(),
                                              capture_output=True, text=True, timeout=300)
@@ -181,6 +184,19 @@ def test_nbgrader_export_does_not_overwrite_grades_csv(week):
     assert runs["nbgrader_export"].returncode == 0, runs["nbgrader_export"].stderr[-2000:]
     assert runs["grades_untouched"]
     assert (out / "nbgrader_grades.csv").exists()
+
+
+def test_feedback_puts_plain_words_first_wrapped_and_math_needs_no_internet(week):
+    _, runs = week
+    page = runs["feedback_alan"]
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    mark = text.index("✘")
+    block = text[mark:].split("\n\n")[0]
+    assert "uphill" in block and "returned" in block and "expected" in block, block
+    assert "Traceback" not in text[:mark], "the result comes before any traceback"
+    assert all(len(line) <= WIDTH for line in block.splitlines()), block
+    assert page.count('class="math"') >= 3, "the chapter's formulas are pre-rendered images"
+    assert not re.search(r"\$\\theta|\\frac\{", text), "no TeX left for MathJax to typeset"
 
 
 def test_rerun_picks_up_hand_grades_and_rebuilds_their_feedback(week):
