@@ -274,6 +274,7 @@ def record(gb, course: Course, submission: Submission, outcome: Outcome, key: st
     reason = "; ".join(x for x in (outcome.reason, *resets) if x)
     state = {"key": key, "status": outcome.status, "reason": reason, "graded": graded, "answers": answers,
              "feedback_scores": scores_of(gb, aid, sid) if graded else {}, "resets": resets,
+             "mistakes": sorted({d for nb in outcome.notebooks for d in nb.diagnoses.values()}),
              "seed": outcome.seed, "protections": outcome.protections,
              "cell_timeout": cell_timeout,
              "seconds": round(outcome.seconds, 2),

@@ -148,6 +148,19 @@ def student_table(out: Path, grades: list[dict]) -> tuple[list[str], list[dict]]
     return assignment_ids, [students[s] for s in sorted(students)]
 
 
+def common_mistakes(grades: list[dict]) -> list[tuple[str, str, list[str]]]:
+    """(assignment, the visible check's words for the mistake, students), most common first.
+
+    The words come from the trusted verdict's diagnoses (autograder/verdict/diagnosis.py), never
+    from what a student's code printed."""
+    found: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for row in grades:
+        for mistake in filter(None, (m.strip() for m in str(row.get("mistakes") or "").split(" | "))):
+            found[(row["assignment_id"], mistake)].append(row["student_id"])
+    return sorted(((aid, words, sorted(students)) for (aid, words), students in found.items()),
+                  key=lambda m: (-len(m[2]), m[0], m[1]))
+
+
 def write_report(path: Path, grades: list[dict], tests: list[dict]) -> Path:
     problems = sorted((r for r in grades if r["status"] != OK), key=lambda r: (r["status"], r["student_id"]))
     summary = [{"assignment": aid, "rows": len(rows), "graded": sum(1 for r in rows if has_score(r)),
@@ -161,6 +174,7 @@ def write_report(path: Path, grades: list[dict], tests: list[dict]) -> Path:
         written=time.strftime("%Y-%m-%d %H:%M"), score_figure=score_figure(grades),
         pass_rate_figure=pass_rate_figure(tests), rates=pass_rates(tests),
         assignment_ids=assignment_ids, students=students,
+        mistakes=common_mistakes(grades),
         to_grade=sum(int(r.get("to_grade_by_hand") or 0) for r in grades),
         any_late=any(str(r.get("late")) == "True" for r in grades))
     tmp = path.with_suffix(".tmp")

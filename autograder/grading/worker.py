@@ -42,6 +42,7 @@ class NotebookResult:
     comments: list[dict] = field(default_factory=list)  # comment_id, auto_comment
     timed_out_cells: list[str] = field(default_factory=list)
     flags: dict[str, str] = field(default_factory=dict)  # solution cell grade_id -> why it is flagged
+    diagnoses: dict[str, str] = field(default_factory=dict)  # test grade_id -> the likely mistake
 
 
 @dataclass
@@ -154,7 +155,8 @@ def grade_isolated(job: Job) -> Outcome:
         if nbgrader_finished:
             flags += suspicious
             notes += lenient
-        result = NotebookResult(name, comments=graded.comments, timed_out_cells=graded.timed_out_cells)
+        result = NotebookResult(name, comments=graded.comments, timed_out_cells=graded.timed_out_cells,
+                                diagnoses={gid: v.diagnosis for gid, v in verdicts.items() if v.diagnosis})
         if nbgrader_finished and suspicious:
             checks = exercises(job.assignment_id, name)
             for gid, verdict in verdicts.items():

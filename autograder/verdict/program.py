@@ -41,7 +41,8 @@ from pathlib import Path
 
 from autograder.limits import MAX_CELL_CHARS, MAX_NOTEBOOK_BYTES, VERDICT_TEST, Limits
 from autograder.sandbox.run import Result, run_sandboxed
-from autograder.verdict.exercises import Exercise, exercises
+from autograder.verdict.diagnosis import diagnose
+from autograder.verdict.exercises import Exercise, chapter, exercises
 from autograder.verdict.server import ServerFailed
 from autograder.verdict.source import SourceProgram, _text, check_coverage, source_program
 
@@ -61,6 +62,7 @@ class TestVerdict:
     max_points: float
     reason: str           # "passed", or why the points were not given
     seed: int             # reproduces the inputs: trusted_verdict(..., seed=seed)
+    diagnosis: str = ""   # the likely mistake, in the visible check's words (verdict/diagnosis.py)
 
 
 # ----------------------------------------------------------------------------- the submission
@@ -213,7 +215,8 @@ def run_exercise(program: SourceProgram, exercise: Exercise, code: dict[str, str
             cell_error = errors.get(exercise.cell_id) if isinstance(errors, dict) else None
             if cell_error and not exercise.defer_target:
                 why += f" (running the solution cell raised {cell_error})"
-            return fail(clean(why))
+            mistakes = getattr(chapter(exercise.assignment_id), "DIAGNOSES", [])
+            return TestVerdict(0.0, max_points, clean(why), seed, diagnose(mistakes, exercise.test_id, case, res))
     return TestVerdict(max_points, max_points, "passed", seed)
 
 
