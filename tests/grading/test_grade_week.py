@@ -157,9 +157,10 @@ def test_report_has_a_sortable_student_table_with_pending_answers_and_late_files
     assert runs["grades_first"][(ALAN, CH2)]["late"] == "True"
     # the class's common mistakes, from the trusted verdict's observations, with the students concerned
     assert runs["grades_first"][(ALAN, CH2)]["mistakes"] == "the step went uphill"
-    assert re.search(rf'id="mistakes".*?<td>{CH2}</td><td>the step went uphill</td><td>1</td><td>{ALAN}</td>',
-                     page, re.S), "Alan's uphill step is in the common mistakes"
-    assert GRACE not in re.search(r'id="mistakes".*?</table>', page, re.S).group(0)
+    # Grace's code steps uphill wherever nbgrader's own tests do not run: the verdict saw it too
+    assert re.search(rf'id="mistakes".*?<td>{CH2}</td><td>the step went uphill</td><td>2</td>'
+                     rf'<td>{ALAN}, {GRACE}</td>', page, re.S), "the uphill step, with the students concerned"
+    assert ADA not in re.search(r'id="mistakes".*?</table>', page, re.S).group(0)
     assert runs["grades_first"][(ADA, CH2)]["late"] == "False"
 
 
