@@ -17,8 +17,8 @@ from traitlets import Bool
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 WIDTH = 100
-# $$display$$ or $inline$ (not \$, not an empty pair); code spans are left alone by the caller
-MATH = re.compile(r"(?<![\\$])\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)([^$\n]+?)(?<![\s\\])\$", re.S)
+# $$display$$ or $inline$ (inline may wrap onto the next line; not \$); code spans are left alone
+MATH = re.compile(r"(?<![\\$])\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)((?:[^$\n]|\n(?!\n))+?)(?<![\s\\])\$", re.S)
 CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
 
 
