@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup lab test build grade-demo system-packages
+.PHONY: setup lab test build check formgrade grade-demo system-packages
 
 setup: $(VENV)/.installed
 
@@ -22,6 +22,14 @@ test: setup
 
 build: setup
 	$(BIN)/python -m autograder build
+
+# `make check NB=course/ch2_implement/gradient_descent.ipynb`: one line per exercise (no venv to activate)
+check: setup
+	$(BIN)/python -m autograder check $(NB)
+
+# `make formgrade OUT=out/week1`: nbgrader's formgrader on a graded batch
+formgrade: setup
+	$(BIN)/python -m autograder formgrade $(OUT)
 
 # Debian packages the browser, PostgreSQL and sandbox tests use (as root); without them those tests skip.
 system-packages:

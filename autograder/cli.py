@@ -34,6 +34,12 @@ def _check(args: argparse.Namespace) -> int:
     return main(notebook=args.notebook, timeout=args.timeout)
 
 
+def _formgrade(args: argparse.Namespace) -> int:
+    from autograder.grading.formgrade import main
+
+    return main(out=args.out, extra=[a for a in args.extra if a != "--"])
+
+
 def _bundle(args: argparse.Namespace) -> int:
     from autograder.course.bundle import main
 
@@ -63,8 +69,10 @@ def parser() -> argparse.ArgumentParser:
                        help="output folder: grades.csv, tests.csv, report.html, feedback/, gradebook")
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="submissions graded at the same time (default: number of cores, %(default)s)")
-    grade.add_argument("--db", metavar="URL", default=None,
-                       help="gradebook URL, e.g. postgresql://user:pass@host/db (default: sqlite OUT/gradebook.db)")
+    grade.add_argument("--db", metavar="URL", default=os.environ.get("GRADEBOOK_URL") or None,
+                       help="gradebook URL, e.g. postgresql://user@host/db (default: $GRADEBOOK_URL if set, "
+                            "else sqlite OUT/gradebook.db); keep a password out of the command line: "
+                            "set GRADEBOOK_URL instead")
     grade.add_argument("--force", action="store_true", help="regrade submissions that are already graded")
     grade.add_argument("--cell-timeout", type=int, default=None, metavar="SECONDS",
                        help="stop a cell after this long (default: Execute.timeout of the course config)")
@@ -73,6 +81,12 @@ def parser() -> argparse.ArgumentParser:
                             "recorded in grades.csv so a grade can be reproduced)")
     grade.add_argument("--time-limit", type=float, default=limits.SUBMISSION_WALL_SECONDS, metavar="SECONDS",
                        help="stop grading one submission after this long, wall clock (default: %(default)s)")
+
+    formgrade = command("formgrade", "open nbgrader's formgrader on a graded batch, to grade by hand",
+                        _formgrade)
+    formgrade.add_argument("out", metavar="OUT", type=Path, help="the --out folder of `grade`")
+    formgrade.add_argument("extra", nargs=argparse.REMAINDER,
+                           help="passed on to `jupyter lab` (e.g. --no-browser --port 8888)")
 
     check = command("check", "check a student notebook: one line per exercise", _check)
     check.add_argument("notebook", type=Path, help="the chapter notebook to check (.ipynb)")

@@ -23,8 +23,11 @@ c.LimitOutput.max_traceback = 100
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Feedback for students: nbgrader's own steps, and no hidden test shown (nor quoted in a traceback).
+# Feedback for students: their own HTML made safe first; hidden tests cleared (nor quoted in a
+# traceback); then each failed test's result in plain words first, wrapped, and math pre-rendered
+# (no MathJax from the internet).
 c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades",
                                     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+                                    "autograder.grading.student_html.SanitizeStudentHTML",
                                     "autograder.grading.student_html.StudentFeedback",
-                                    "autograder.grading.student_html.SanitizeStudentHTML"]
+                                    "autograder.grading.feedback_steps.FeedbackForStudents"]

@@ -1,8 +1,8 @@
 """`python -m autograder bundle [--out PATH]`: the zip handed to students.
 
 It holds the student release (course/: notebooks with exercise stubs, and their helper modules),
-environment.yml, binder/environment.yml (the same environment, for Binder) and a README for
-students; nothing else: no solutions, no hidden tests, no grading code, no source notebooks.
+environment.yml, binder/environment.yml (the same environment, for Binder), requirements.txt
+(the same packages for pip) and a README for students; nothing else: no solutions, no hidden tests, no grading code, no source notebooks.
 Unpacked, it is the student-facing repository: push it to its own repository and point Binder at
 that one, never at the instructor repository (which holds solutions/ and autograder/source/).
 Run `python -m autograder build` first so course/ is current.
@@ -27,6 +27,10 @@ SKIPPED_PARTS = ("__pycache__", ".ipynb_checkpoints")
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)            # fixed, so the same course gives the same zip
 
 
+# Needed by the grader only, not by a student's JupyterLab (pip names, as in pyproject.toml).
+GRADER_ONLY = {"tqdm", "psycopg2-binary", "jinja2", "psutil"}
+
+
 class BundleError(RuntimeError):
     pass
 
@@ -40,6 +44,15 @@ def environment_yml() -> str:
     pip = "\n".join(f"      - {dep}" for dep in project["dependencies"])
     return (f"name: gradient-descent\nchannels:\n  - conda-forge\ndependencies:\n  - python={python}\n"
             f"  - pip\n  - pip:\n{pip}\n")
+
+
+def requirements_txt() -> str:
+    """The student's pip route: pyproject.toml's dependencies (pip names, torch pinned), grader-only ones left out."""
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    keep = [dep for dep in project["dependencies"]
+            if re.split(r"[<>=!~\[ ;]", dep, maxsplit=1)[0].lower() not in GRADER_ONLY]
+    return ("# pip install -r requirements.txt   (Python 3.11, in a virtual environment)\n"
+            + "\n".join(keep) + "\n")
 
 
 def environment_name(text: str) -> str:
@@ -56,6 +69,7 @@ def contents() -> dict[str, bytes]:
         f"{TOP}/README.md": README.read_text(encoding="utf-8").replace("<ENV_NAME>", environment_name(env)).encode(),
         f"{TOP}/environment.yml": env.encode(),
         f"{TOP}/binder/environment.yml": env.encode(),  # what Binder (repo2docker) builds
+        f"{TOP}/requirements.txt": requirements_txt().encode(),
     }
     for path in sorted(COURSE_DIR.rglob("*")):
         rel = path.relative_to(COURSE_DIR)

@@ -162,8 +162,26 @@ def execute(nb: nbformat.NotebookNode, folder: Path, timeout: int) -> nbformat.N
     return nb
 
 
+HELPER_IMPORT = re.compile(r"^\s*(?:from\s+(\w+)\s+import|import\s+(\w+))", re.M)
+
+
+def missing_helpers(nb: nbformat.NotebookNode, folder: Path) -> list[str]:
+    """The chapter's helper files (checks.py, figures.py, course_kit.py) the notebook imports but
+    that are not next to it (a notebook moved away from its folder)."""
+    from autograder.paths import STUDENT_KIT_DIR
+
+    helpers = {"checks", "figures", *(p.stem for p in STUDENT_KIT_DIR.glob("*.py"))}
+    wanted = {a or b for c in nb.cells if c.cell_type == "code" for a, b in HELPER_IMPORT.findall(c.source)}
+    return sorted(f"{name}.py" for name in wanted & helpers if not (folder / f"{name}.py").is_file())
+
+
 def check(path: Path, timeout: int = CHECK_CELL_TIMEOUT) -> tuple[int, list[Line]]:
     nb = load(path)
+    missing = missing_helpers(nb, path.resolve().parent)
+    if missing:
+        raise NotCheckable(f"the helper file{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                           f"{'are' if len(missing) > 1 else 'is'} missing next to the notebook: keep the "
+                           "notebook in its chapter folder, with checks.py, figures.py and course_kit.py")
     lines = judge(execute(nb, path.resolve().parent, timeout))
     auto = [l for l in lines if l.autograded]
     return (0 if all(l.status == "passed" for l in auto) else 1), lines

@@ -21,8 +21,19 @@ from pathlib import Path
 
 from autograder import limits
 from autograder.grading.export import GRADE_COLUMNS, TEST_COLUMNS, export, write_csv
+from autograder.grading.handgrades import refresh_feedback
 from autograder.grading.intake import InstructorError, Submission, collect
-from autograder.grading.outdir import Course, finished, open_gradebook, record, source_fingerprint, submission_key
+from autograder.grading.lms import write_lms_exports
+from autograder.grading.outdir import (
+    Course,
+    database_problem,
+    finished,
+    normalize_db_url,
+    open_gradebook,
+    record,
+    source_fingerprint,
+    submission_key,
+)
 from autograder.grading.worker import Job
 from autograder.paths import assignments
 from autograder.status import OK
@@ -65,11 +76,27 @@ def grade(options: GradeOptions) -> int:
     if not options.submissions.exists():
         return fail(f"{options.submissions}: no such file or folder; give the submissions folder "
                     "(<student_id>/<assignment_id>/<notebook>.ipynb) or the .zip downloaded from the LMS")
+    if options.db:  # before anything is made: a bad gradebook URL leaves no half-built OUT
+        problem = database_problem(normalize_db_url(options.db))
+        if problem:
+            return fail(f"cannot use the gradebook at --db: {problem}")
+    made_out = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     out = out.resolve()
     course = Course(out, options.db)
+    made_grading = not course.grading.exists()
     course.grading.mkdir(parents=True, exist_ok=True)
     lock = open(course.grading / "lock", "w")
+
+    def undo(message: str) -> int:
+        """Stop on the instructor's input, leaving nothing this run made."""
+        lock.close()
+        if made_out:
+            shutil.rmtree(out, ignore_errors=True)
+        elif made_grading:
+            shutil.rmtree(course.grading, ignore_errors=True)
+        return fail(message) if message else 2
+
     try:
         import fcntl
 
@@ -83,17 +110,19 @@ def grade(options: GradeOptions) -> int:
         submissions = collect(options.submissions.resolve(), course.grading / "input")
     except InstructorError as error:
         shutil.rmtree(course.grading / "input", ignore_errors=True)
-        lock.close()
-        return fail(str(error))
+        return undo(str(error))
     for stale in course.grading.glob("run-*"):  # left by a run that was killed
         shutil.rmtree(stale, ignore_errors=True)
     scratch = Path(tempfile.mkdtemp(prefix="run-", dir=course.grading))
     try:
-        return _grade(options, course, submissions, scratch)
+        status = _grade(options, course, submissions, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(course.grading / "input", ignore_errors=True)  # the unpacked LMS export
-        lock.close()
+    if status == 2:
+        return undo("")
+    lock.close()
+    return status
 
 
 def _warm_report_imports() -> None:
@@ -171,7 +200,7 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
             gb.db.commit()
             skipped = sum(1 for s in submissions if s.gradable) - len(todo)
 
-            jobs, by_key = [], {}
+            jobs, by_key, refreshed = [], {}, []
             run_seed = options.seed if options.seed is not None else fresh_seed()
             if todo:
                 _say_protections(run_seed)
@@ -193,6 +222,8 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
                             options.time_limit)
                         shutil.rmtree(job.workdir, ignore_errors=True)
                         bar.update(1)
+            refreshed = [(sid, aid) for (sid, aid), state in states.items() if (sid, aid) not in by_key
+                         and refresh_feedback(course, gb, state, aid, sid)]
             grades, tests = export(gb, submissions, states)
     finally:
         if pool is not None:
@@ -202,6 +233,13 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
     from autograder.grading.report import write_report
 
     write_report(course.out / "report.html", grades, tests)
+    write_lms_exports(course.out, grades)
+    if refreshed:
+        print(f"feedback rebuilt with the hand grades of {len(refreshed)} submission(s): "
+              + ", ".join(f"{sid}/{aid}" for sid, aid in refreshed))
+    for (sid, aid), state in sorted(states.items()):
+        if (sid, aid) in by_key and state.get("resets"):
+            print(f"{sid}/{aid}: " + "; ".join(state["resets"]))
     problems = sum(1 for g in grades if g["status"] != OK)
     print(f"graded {len(jobs)} submission(s) in {time.monotonic() - started:.1f} s, "
           f"skipped {skipped} already graded" + (" (--force regrades them)" if skipped else "")

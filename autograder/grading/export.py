@@ -42,6 +42,10 @@ GRADE_COLUMNS: dict[str, Callable[[Row], Any]] = {
     "status": lambda r: r.status,
     "reason": lambda r: r.reason,
     "needs_manual_grade": lambda r: bool(r.result.needs_manual_grade) if r.result else "",
+    "to_grade_by_hand": lambda r: sum(1 for nb in r.result.notebooks for g in nb.grades if g.needs_manual_grade)
+    if r.result else "",
+    "late": lambda r: r.sub.late,
+    "mistakes": lambda r: " | ".join(r.state.get("mistakes", [])),  # the trusted verdict's diagnoses
     "graded_at": lambda r: r.state.get("graded_at", ""),
     "seed": lambda r: r.state.get("seed", ""),
 }

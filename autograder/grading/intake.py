@@ -41,7 +41,8 @@ LMS_FILES = {
     "canvas": re.compile(r"^(?P<name>[^/_]+)_(?:(?P<late>late)_)?(?P<student_id>\d+)_(?P<attempt>\d+)_"
                          r"(?P<file_id>[^/]+)$"),
 }
-IGNORED_NAMES = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".DS_Store", "Thumbs.db"}
+IGNORED_NAMES = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".DS_Store", "Thumbs.db",
+                 "timestamp.txt"}  # timestamp.txt: written by nbgrader's own submit and collect
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
 
 
@@ -58,6 +59,7 @@ class Submission:
     reason: str = ""
     name: str = ""                         # the student's name, when the LMS gives it
     notes: list[str] = field(default_factory=list)  # harmless remarks (extra files ignored...)
+    late: bool = False                     # the LMS export marked the file late (Canvas "_late_")
 
     @property
     def gradable(self) -> bool:
@@ -71,6 +73,7 @@ class _Found:
     shown: str          # its name as the student gave it (relative to the student's entry)
     depth: int = 0      # folders between the student's entry and the file
     attempt: int = 0    # Canvas's attempt number (the latest wins)
+    late: bool = False  # Canvas named it "..._late_..."
 
 
 def notebook_index() -> dict[str, str]:
@@ -295,7 +298,8 @@ def collect_lms_files(folder: Path, label: str, refused: list[archive.Refused] =
             student["found"] += [_Found(p, p.relative_to(top).as_posix(), len(p.relative_to(top).parts) - 1)
                                  for p in files]
         elif top.is_file():
-            student["found"].append(_Found(top, file_id, 0, attempt))
+            canvas = LMS_FILES["canvas"].match(top.name)
+            student["found"].append(_Found(top, file_id, 0, attempt, bool(canvas and canvas["late"])))
     for item in refused:
         parts = tuple(p for p in item.member.split("/") if p not in ("", "."))
         if parts[: len(prefix)] != prefix or len(parts) <= len(prefix):
@@ -321,6 +325,7 @@ def collect_lms_files(folder: Path, label: str, refused: list[archive.Refused] =
         rows = []
         for aid, nbs in sorted(chosen.items()):
             rows.append(_row(sid, aid, nbs, student["name"]))
+            rows[-1].late = any(f.late for f in nbs.values())  # the LMS marked the graded file late
         if rows:
             rows[0].notes += notes
         elif dominant:

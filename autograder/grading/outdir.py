@@ -16,10 +16,31 @@ import time
 from pathlib import Path
 
 from autograder.course.coursedir import ensure_alembic_on_path, nbgrader_api, nbgrader_config, stage_source
+from autograder.grading.handgrades import answer_checksums, flag, keep_or_reset, scores_of
 from autograder.grading.intake import Submission
 from autograder.grading.worker import Outcome
 from autograder.paths import NBGRADER_CONFIG, SOURCE_DIR, STUDENT_KIT_DIR, assignments
 from autograder.status import TIMED_OUT
+
+NBGRADER_EXPORT = "nbgrader_grades.csv"  # where `nbgrader export` in OUT writes (grades.csv is ours)
+
+
+def database_problem(url: str) -> str:
+    """'' if the gradebook server at `url` answers, else why not (one line)."""
+    from sqlalchemy import create_engine
+
+    try:
+        connect_args = {"connect_timeout": 10} if url.startswith("postgres") else {}
+        engine = create_engine(url, connect_args=connect_args)
+        try:
+            with engine.connect():
+                pass
+        finally:
+            engine.dispose()
+    except Exception as error:  # noqa: BLE001 - any driver's error is the same answer
+        lines = str(error).strip().splitlines()
+        return f"{type(error).__name__}: {lines[0] if lines else ''}"
+    return ""
 
 
 def alembic_head() -> str:
@@ -148,19 +169,35 @@ class Course:
         stamp.write_text(self.fingerprint)
 
     def _write_config(self) -> None:
+        """OUT/nbgrader_config.py, for formgrader and nbgrader's own commands run in OUT.
+
+        A gradebook URL with a password is not written into it: the config reads the URL from the
+        environment variable GRADEBOOK_URL or, failing that, from OUT/.grading/gradebook-url, a file
+        only its owner can read. `nbgrader export` writes nbgrader_grades.csv, never our grades.csv.
+        """
         from sqlalchemy.engine import make_url
 
         url = make_url(self.db_url)
         db_line = f"c.CourseDirectory.db_url = {self.db_url!r}"
         if url.password:
-            db_line = ("# The gradebook is on a server with a password: set it here, e.g.\n"
-                       f"# c.CourseDirectory.db_url = {url.render_as_string(hide_password=True)!r}")
+            secret = self.grading / "gradebook-url"
+            secret.unlink(missing_ok=True)
+            with os.fdopen(os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+                handle.write(self.db_url + "\n")
+            db_line = ("# The gradebook's URL holds a password: read from $GRADEBOOK_URL, else from a file\n"
+                       "# only its owner can read.\n"
+                       f"c.CourseDirectory.db_url = (os.environ.get('GRADEBOOK_URL')\n"
+                       f"                            or open({str(secret)!r}).read().strip())")
         (self.out / "nbgrader_config.py").write_text(
-            '"""nbgrader config for this graded batch: `nbgrader formgrader` here to grade written answers."""\n'
+            '"""nbgrader config for this graded batch.\n\n'
+            "Grade the written answers here: `python -m autograder formgrade .` (or `jupyter lab` here,\n"
+            'then Nbgrader > Formgrader). `nbgrader export` here writes nbgrader_grades.csv."""\n'
+            "import os\n\n"
             "c = get_config()  # noqa: F821\n"
             f"load_subconfig({str(NBGRADER_CONFIG)!r})  # noqa: F821\n"
             f"c.CourseDirectory.root = {str(self.out.resolve())!r}\n"
-            f"{db_line}\n")
+            f"{db_line}\n"
+            f"c.ExportPlugin.to = {NBGRADER_EXPORT!r}\n")
 
     # ------------------------------------------------------------------ state of finished submissions
 
@@ -195,8 +232,10 @@ def record(gb, course: Course, submission: Submission, outcome: Outcome, key: st
     submitted.mkdir(parents=True, exist_ok=True)
     for name, path in submission.notebooks.items():
         shutil.copyfile(path, submitted / f"{name}.ipynb")
-    manual = False
     graded = bool(outcome.notebooks)  # nbgrader finished: there are scores (perhaps with cells stopped)
+    before = (course.load_state(sid, aid) or {}).get("answers")
+    answers = answer_checksums(submission.notebooks)
+    resets: list[str] = []
     if graded:
         if outcome.autograded_dir:
             shutil.copytree(outcome.autograded_dir, out / "autograded" / sid / aid,
@@ -207,16 +246,19 @@ def record(gb, course: Course, submission: Submission, outcome: Outcome, key: st
             result = results.get(notebook.name)
             scores = {g["grade_id"]: g["auto_score"] for g in result.grades} if result else {}
             for grade in gb.find_submission_notebook(notebook.name, aid, sid).grades:
-                # nbgrader's own rules (SaveAutoGrades; a missing notebook scores zero)
+                # nbgrader's own rules (SaveAutoGrades; a missing notebook scores zero), except that a
+                # hand grade of an unchanged answer stands and is not marked for grading again
                 grade.auto_score = scores.get(grade.name) if result else 0
-                manual = manual or grade.manual_score is not None
-                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None \
-                    if result else False
+                resets += [line for line in [keep_or_reset(grade, notebook.name, before, answers)] if line]
+                grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
             if result:
                 for comment_data in result.comments:
                     comment = gb.find_comment(comment_data["comment_id"], notebook.name, aid, sid)
                     comment.auto_comment = comment_data["auto_comment"]
+                if result.flags:
+                    flag(gb, aid, sid, notebook.name, result.flags)
     gb.db.commit()
+    manual = graded and _has_hand_grades(gb, aid, sid)
     if graded and outcome.feedback_dir:
         if manual:  # a grader already scored the written answers: feedback shows their scores
             api = nbgrader_api(out, course.db_url)
@@ -229,13 +271,21 @@ def record(gb, course: Course, submission: Submission, outcome: Outcome, key: st
         logs = course.grading / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         (logs / f"{sid}__{aid}.log").write_text(outcome.log_tail)
-    state = {"key": key, "status": outcome.status, "reason": outcome.reason, "graded": graded,
+    reason = "; ".join(x for x in (outcome.reason, *resets) if x)
+    state = {"key": key, "status": outcome.status, "reason": reason, "graded": graded, "answers": answers,
+             "feedback_scores": scores_of(gb, aid, sid) if graded else {}, "resets": resets,
+             "mistakes": sorted({d for nb in outcome.notebooks for d in nb.diagnoses.values()}),
              "seed": outcome.seed, "protections": outcome.protections,
              "cell_timeout": cell_timeout, "time_limit": time_limit,
              "seconds": round(outcome.seconds, 2),
              "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     course.save_state(sid, aid, state)
     return state
+
+
+def _has_hand_grades(gb, aid: str, sid: str) -> bool:
+    submission = gb.find_submission(aid, sid)
+    return any(g.manual_score is not None for nb in submission.notebooks for g in nb.grades)
 
 
 def open_gradebook(course: Course):

@@ -117,17 +117,66 @@ def _mean(rows: list[dict]) -> str:
     return f"{sum(scores) / len(scores):.2f}" if scores else ""
 
 
+def _feedback_link(out: Path, row: dict) -> str:
+    """Relative link to the row's first feedback page, '' if there is none."""
+    folder = out / "feedback" / row["student_id"] / (row["assignment_id"] or "-")
+    pages = sorted(folder.glob("*.html")) if row["assignment_id"] and folder.is_dir() else []
+    return pages[0].relative_to(out).as_posix() if pages else ""
+
+
+def student_table(out: Path, grades: list[dict]) -> tuple[list[str], list[dict]]:
+    """One row per student: id, name, score per assignment, status, flags, answers to grade, feedback."""
+    assignment_ids = sorted({r["assignment_id"] for r in grades if r["assignment_id"]})
+    students: dict[str, dict] = {}
+    for row in grades:
+        entry = students.setdefault(row["student_id"], {
+            "student_id": row["student_id"], "name": row.get("name", ""), "scores": {}, "statuses": [],
+            "flags": [], "to_grade": 0, "late": [], "feedback": []})
+        aid = row["assignment_id"]
+        entry["name"] = entry["name"] or row.get("name", "")
+        if aid:
+            entry["scores"][aid] = row["score"]
+        entry["statuses"].append(f"{aid or '-'}: {row['status']}")
+        if row["status"] == "flagged":
+            entry["flags"].append(f"{aid}: {row['reason']}")
+        entry["to_grade"] += int(row.get("to_grade_by_hand") or 0)
+        if str(row.get("late")) == "True":
+            entry["late"].append(aid)
+        link = _feedback_link(out, row)
+        if link:
+            entry["feedback"].append((aid, link))
+    return assignment_ids, [students[s] for s in sorted(students)]
+
+
+def common_mistakes(grades: list[dict]) -> list[tuple[str, str, list[str]]]:
+    """(assignment, the visible check's words for the mistake, students), most common first.
+
+    The words come from the trusted verdict's diagnoses (autograder/verdict/diagnosis.py), never
+    from what a student's code printed."""
+    found: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for row in grades:
+        for mistake in filter(None, (m.strip() for m in str(row.get("mistakes") or "").split(" | "))):
+            found[(row["assignment_id"], mistake)].append(row["student_id"])
+    return sorted(((aid, words, sorted(students)) for (aid, words), students in found.items()),
+                  key=lambda m: (-len(m[2]), m[0], m[1]))
+
+
 def write_report(path: Path, grades: list[dict], tests: list[dict]) -> Path:
     problems = sorted((r for r in grades if r["status"] != OK), key=lambda r: (r["status"], r["student_id"]))
     summary = [{"assignment": aid, "rows": len(rows), "graded": sum(1 for r in rows if has_score(r)),
                 "mean": _mean(rows), "max_score": rows[0]["max_score"]}
                for aid, rows in sorted(_group(grades).items())]
+    assignment_ids, students = student_table(path.parent, grades)
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                                      autoescape=True, undefined=jinja2.StrictUndefined)
     page = environment.get_template("report.html.j2").render(
         grades=grades, graded=sum(1 for r in grades if has_score(r)), problems=problems, summary=summary,
         written=time.strftime("%Y-%m-%d %H:%M"), score_figure=score_figure(grades),
-        pass_rate_figure=pass_rate_figure(tests), rates=pass_rates(tests))
+        pass_rate_figure=pass_rate_figure(tests), rates=pass_rates(tests),
+        assignment_ids=assignment_ids, students=students,
+        mistakes=common_mistakes(grades),
+        to_grade=sum(int(r.get("to_grade_by_hand") or 0) for r in grades),
+        any_late=any(str(r.get("late")) == "True" for r in grades))
     tmp = path.with_suffix(".tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(path)

@@ -42,6 +42,8 @@ class NotebookResult:
     grades: list[dict] = field(default_factory=list)    # grade_id, auto_score, max_score, cell_type
     comments: list[dict] = field(default_factory=list)  # comment_id, auto_comment
     timed_out_cells: list[str] = field(default_factory=list)
+    flags: dict[str, str] = field(default_factory=dict)  # solution cell grade_id -> why it is flagged
+    diagnoses: dict[str, str] = field(default_factory=dict)  # test grade_id -> the likely mistake
 
 
 @dataclass
@@ -134,6 +136,7 @@ def grade_isolated(job: Job) -> Outcome:
     Scores of autograded test cells come from the trusted verdict; where nbgrader's in-kernel
     tests gave points the verdict does not confirm, the submission is flagged. Points and ids come from the instructor's
     gradebook, never from the submission."""
+    from autograder.verdict.exercises import exercises
     from autograder.verdict.program import fresh_seed, trusted_verdict
     from autograder.verdict.reconcile import reconcile
 
@@ -160,9 +163,16 @@ def grade_isolated(job: Job) -> Outcome:
         if nbgrader_finished:
             flags += suspicious
             notes += lenient
-        result = NotebookResult(name, comments=graded.comments, timed_out_cells=graded.timed_out_cells)
+        result = NotebookResult(name, comments=graded.comments, timed_out_cells=graded.timed_out_cells,
+                                diagnoses={gid: v.diagnosis for gid, v in verdicts.items() if v.diagnosis})
+        if nbgrader_finished and suspicious:
+            checks = exercises(job.assignment_id, name)
+            for gid, verdict in verdicts.items():
+                if (in_kernel.get(gid) or 0) > scores.get(gid, 0) and gid in checks:
+                    result.flags[checks[gid].cell_id] = f"{gid}: {verdict.reason}"
         for gid, points, cell_type in cells:
-            score = scores.get(gid) if cell_type == "code" else None
+            # a written answer left as released scores 0 (nbgrader's own rule); any other waits for a grader
+            score = scores.get(gid) if cell_type == "code" else (0 if in_kernel.get(gid) == 0 else None)
             result.grades.append({"grade_id": gid, "auto_score": score, "max_score": points,
                                   "cell_type": cell_type})
         notebooks.append(result)

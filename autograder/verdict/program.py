@@ -45,7 +45,8 @@ from pathlib import Path
 
 from autograder.limits import CELL_TIMEOUT, VERDICT_CELLS_SECONDS, VERDICT_TEST, Limits
 from autograder.sandbox.run import Result, run_sandboxed
-from autograder.verdict.exercises import Exercise, exercises
+from autograder.verdict.diagnosis import diagnose
+from autograder.verdict.exercises import Exercise, chapter, exercises
 from autograder.verdict.server import ServerFailed
 from autograder.verdict.source import SourceProgram, check_coverage, source_program
 from autograder.verdict.submission import Submission, python_source, read_submission, solution_code
@@ -68,6 +69,7 @@ class TestVerdict:
     max_points: float
     reason: str           # "passed", or why the points were not given
     seed: int             # reproduces the inputs: trusted_verdict(..., seed=seed)
+    diagnosis: str = ""   # the likely mistake, in the visible check's words (verdict/diagnosis.py)
 
 
 # ----------------------------------------------------------------------------- one test in the sandbox
@@ -191,7 +193,8 @@ def run_exercise(program: SourceProgram, exercise: Exercise, submission: Submiss
             cell_error = errors.get(exercise.cell_id) if isinstance(errors, dict) else None
             if cell_error and not exercise.defer_target:
                 why += f" (running the solution cell raised {cell_error})"
-            return fail(clean(why))
+            mistakes = getattr(chapter(exercise.assignment_id), "DIAGNOSES", [])
+            return TestVerdict(0.0, max_points, clean(why), seed, diagnose(mistakes, exercise.test_id, case, res))
     return TestVerdict(max_points, max_points, "passed", seed)
 
 

@@ -31,7 +31,8 @@ def names(bundle: Path) -> list[str]:
 
 
 def test_lists_exactly_the_student_files(bundle: Path) -> None:
-    expected = {f"{TOP}/README.md", f"{TOP}/environment.yml", f"{TOP}/binder/environment.yml"}
+    expected = {f"{TOP}/README.md", f"{TOP}/environment.yml", f"{TOP}/binder/environment.yml",
+                f"{TOP}/requirements.txt"}
     for aid in assignments():
         for nb in notebooks(aid):
             expected.add(f"{TOP}/course/{aid}/{nb}.ipynb")

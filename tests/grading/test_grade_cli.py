@@ -114,7 +114,8 @@ def test_report_is_self_contained_with_alt_text(graded):
         assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
         assert len(alt) > 20
     assert "Pass rate per test cell" in page and "Score distribution" in page
-    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert "http://" not in page and "https://" not in page
+    assert page.count("<script") == 1 and "<script src" not in page, "one inline script: the table sorting"
     hardest = page.index("test_single_step_gradient_descent")
     assert hardest < page.index("test_gradient_steps"), "hardest test first"
 

@@ -12,6 +12,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,7 +20,9 @@ import pytest
 
 from autograder.grading.outdir import normalize_db_url
 from support import synthetic
-from support.grade_fixtures import CH1, CH2, NB1, NB2, by_student, grade, put, rows, solved_with_wrong
+from support.grade_fixtures import CH1, CH2, NB1, NB2, by_student, env, grade, put, rows, solved_with_wrong
+
+PASSWORD = "s3cret-Pa55"
 
 
 def _binaries() -> Path | None:
@@ -64,12 +67,17 @@ def postgres_url():
         return subprocess.run([*prefix, *map(str, cmd)], check=True, capture_output=True, text=True,
                               cwd=str(base))
 
-    run(bin_dir / "initdb", "-D", data, "-U", "grader", "--auth=trust", "-E", "UTF8", "--no-sync")
+    # local socket: trust (to create the database); TCP: the password, as a real server asks for it
+    (base / "pwfile").write_text(PASSWORD + "\n")
+    if user is not None:
+        os.chown(base / "pwfile", user.pw_uid, user.pw_gid)
+    run(bin_dir / "initdb", "-D", data, "-U", "grader", "--auth-local=trust", "--auth-host=scram-sha-256",
+        "--pwfile", base / "pwfile", "-E", "UTF8", "--no-sync")
     run(bin_dir / "pg_ctl", "-D", data, "-l", base / "server.log", "-w", "-t", "60", "-o",
         f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
     try:
-        run(bin_dir / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "grader", "gradebook")
-        yield f"postgresql://grader@127.0.0.1:{port}/gradebook"
+        run(bin_dir / "createdb", "-h", str(base), "-p", port, "-U", "grader", "gradebook")
+        yield f"postgresql://grader:{PASSWORD}@127.0.0.1:{port}/gradebook"
     finally:
         subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True, cwd=str(base))
@@ -93,6 +101,19 @@ def test_postgres_gradebook(tmp_path, postgres_url):
     assert float(grades[("bob", CH1)]["score"]) == 4.0
     assert grades[("carol", CH1)]["status"] == "missing_notebook"
     assert len(rows(out / "tests.csv")) == 3 + 3 + 3  # ch2: 2 tests + 1 written answer; ch1: 3 tests
+
+    # the password stays out of OUT/nbgrader_config.py, yet the config nbgrader loads there opens the gradebook
+    config_text = (out / "nbgrader_config.py").read_text()
+    assert PASSWORD not in config_text and "GRADEBOOK_URL" in config_text
+    secret = out / ".grading" / "gradebook-url"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    students = [sys.executable, "-m", "nbgrader", "db", "student", "list"]  # loads OUT/nbgrader_config.py
+    loaded = subprocess.run(students, cwd=out, capture_output=True, text=True, timeout=120,
+                            env={k: v for k, v in env().items() if k != "GRADEBOOK_URL"})
+    assert loaded.returncode == 0 and "alice" in loaded.stdout, loaded.stdout + loaded.stderr[-2000:]
+    wrong = subprocess.run(students, cwd=out, capture_output=True, text=True, timeout=120,
+                           env={**env(), "GRADEBOOK_URL": postgres_url.replace(PASSWORD, "wrong")})
+    assert wrong.returncode != 0, "$GRADEBOOK_URL comes first"
 
     with Gradebook(normalize_db_url(postgres_url), "gradient-descent") as gb:
         assert {s.id for s in gb.students} >= {"alice", "bob", "carol"}

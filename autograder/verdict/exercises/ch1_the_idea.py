@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 
+from autograder.verdict.diagnosis import Diagnosis
 from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
 from autograder.verdict.observations import Case, Observation, close, describe, error_of, judge_scalar, real, tag
 
@@ -191,3 +192,27 @@ DOCUMENTED_OUTPUTS = [
     # the chapter's own claim in its text: each step is 1 - 2 eta = 0.8 times the one before
     Documented(None, NOTEBOOK, ["each step / the one before: [0.8, 0.8, 0.8, 0.8]"]),
 ]
+
+# The mistakes the visible checks name (checks.py), and what each returns: the class's common mistakes.
+DIAGNOSES = [
+    Diagnosis("test_loss", "the bowl should bottom out at w = 3", lambda w: (w + 3) ** 2),
+    Diagnosis("test_loss", "the difference should be squared, not doubled", lambda w: 2 * (w - 3)),
+    Diagnosis("test_grad", "the factor 2 is missing", lambda w: w - 3),
+    Diagnosis("test_grad", "the sign is flipped", lambda w: -2 * (w - 3)),
+    Diagnosis("test_gradient_steps", "the loop ran number_steps - 1 times",
+              lambda w, eta, n: ref_gradient_steps(w, eta, n - 1) if n > 0 else None),
+    Diagnosis("test_gradient_steps", "the loop ran number_steps + 1 times",
+              lambda w, eta, n: ref_gradient_steps(w, eta, n + 1)),
+    Diagnosis("test_gradient_steps", "the step went uphill",
+              lambda w, eta, n: _uphill_steps(w, eta, n)),
+    Diagnosis("test_gradient_steps", "is the return statement inside the loop?",
+              lambda w, eta, n: ref_gradient_steps(w, eta, 1) if n > 1 else None),
+]
+
+
+def _uphill_steps(w: float, eta: float, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        w = w + eta * ref_grad(w)
+        out.append(w)
+    return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 
+from autograder.verdict.diagnosis import Diagnosis
 from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
 from autograder.verdict.observations import Case, judge_scalar
 
@@ -165,4 +166,20 @@ DOCUMENTED_OUTPUTS = [
             "there are greater risks of divergence."
         ],
     ),
+]
+
+# The mistakes the visible checks name (checks.py), and what each returns: the class's common mistakes.
+DIAGNOSES = [
+    Diagnosis("test_single_step_gradient_descent", "the step went uphill",
+              lambda theta, lr: theta + lr * 2 * theta),
+    Diagnosis("test_single_step_gradient_descent", "the factor 2 is missing", lambda theta, lr: theta - lr * theta),
+    Diagnosis("test_single_step_gradient_descent", "the learning rate is missing from the update",
+              lambda theta, lr: theta - 2 * theta),
+    Diagnosis("test_gradient_descent", "the loop ran number_steps - 1 times",
+              lambda theta, lr, n: ref_gradient_descent(theta, lr, n - 1) if n > 0 else None),
+    Diagnosis("test_gradient_descent", "the loop ran number_steps + 1 times",
+              lambda theta, lr, n: ref_gradient_descent(theta, lr, n + 1)),
+    Diagnosis("test_gradient_descent", "theta was never updated", lambda theta, lr, n: theta if n else None),
+    Diagnosis("test_gradient_descent", "is the return statement inside the loop?",
+              lambda theta, lr, n: ref_gradient_descent(theta, lr, 1) if n > 1 else None),
 ]

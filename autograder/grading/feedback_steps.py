@@ -1,0 +1,87 @@
+"""nbgrader's feedback, made readable: each failed test's result in plain words first, wrapped; math
+pre-rendered, so the feedback page needs no internet.
+
+`FeedbackForStudents` is added to nbgrader's GenerateFeedback preprocessors in
+autograder/nbgrader_config.py; it changes only the copy of the notebook the feedback is made from.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+import textwrap
+
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+WIDTH = 100
+# $$display$$ or $inline$ (inline may wrap onto the next line; not \$); code spans are left alone
+MATH = re.compile(r"(?<![\\$])\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)((?:[^$\n]|\n(?!\n))+?)(?<![\s\\])\$", re.S)
+CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
+
+
+def plain_words(error: dict) -> str:
+    """The test's result as a student reads it: the check's own message, else the error's last line."""
+    ename = str(error.get("ename", "Error"))
+    evalue = " ".join(ANSI.sub("", str(error.get("evalue", ""))).split())
+    if ename in ("CheckFailed", "AssertionError") and evalue:
+        return f"✘ {evalue}"
+    if ename == "NotImplementedError":
+        return "✘ not attempted: the exercise still raises NotImplementedError"
+    if ename in ("KeyboardInterrupt", "CellTimeoutError"):
+        return "✘ the cell ran too long and was stopped (an endless loop?)"
+    return f"✘ {ename}: {evalue}" if evalue else f"✘ {ename}"
+
+
+def result_first(error: dict) -> list[str]:
+    """The error's traceback, led by the wrapped plain-words result."""
+    lead = textwrap.fill(plain_words(error), WIDTH, subsequent_indent="  ", break_long_words=True)
+    rest = [line for line in error.get("traceback", []) if ANSI.sub("", line).strip()]
+    if error.get("ename") == "CheckFailed" or len(rest) <= 3:  # a visible check's short block: said in full
+        return [lead]
+    return [lead, "", "Details (Python's traceback):", *rest]
+
+
+def svg_of(tex: str, display: bool) -> str:
+    """`tex` as an inline SVG image (matplotlib's mathtext); '' if mathtext cannot draw it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import mathtext
+
+    buffer = io.BytesIO()
+    try:
+        mathtext.math_to_image(f"${tex}$", buffer, format="svg", dpi=100)
+    except Exception:  # noqa: BLE001 - beyond mathtext's subset of TeX: keep the source text
+        return ""
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    style = "display:block;margin:.5em auto" if display else "vertical-align:middle"
+    return f'<img class="math" alt="{html.escape(tex)}" style="{style}" src="data:image/svg+xml;base64,{data}">'
+
+
+def render_math(markdown: str) -> str:
+    """Markdown with its $...$ and $$...$$ replaced by pre-rendered images (code spans untouched)."""
+    def one(match: re.Match) -> str:
+        display = match.group(1) is not None
+        tex = (match.group(1) if display else match.group(2)).strip()
+        return svg_of(" ".join(tex.split()), display) or match.group(0)
+
+    parts = CODE.split(markdown)
+    return "".join(part if index % 2 else MATH.sub(one, part) for index, part in enumerate(parts))
+
+
+class FeedbackForStudents(Preprocessor):
+    """Plain words first in every error output; math pre-rendered in every markdown cell."""
+
+    enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors are off unless enabled
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output["traceback"] = result_first(output)
+        elif cell.cell_type == "markdown" and "$" in cell.source:
+            cell.source = render_math(cell.source)
+        return cell, resources

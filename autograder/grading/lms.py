@@ -1,0 +1,57 @@
+"""What an LMS imports: OUT/canvas_grades.csv and OUT/moodle_<assignment>.csv, final scores only.
+
+A score is final when the row has one and nothing in it waits for a grader (`needs_manual_grade`
+false); otherwise the cell is left blank, so an import never overwrites a grade with a partial one.
+
+- Canvas: Grades > Import takes a CSV with the columns of its own gradebook export: Student, ID,
+  SIS User ID, SIS Login ID, Section, then one column per assignment. Rows are matched by ID (the
+  Canvas user id, the number in the names of the files of Canvas's submissions zip).
+- Moodle: the assignment's "Upload grading worksheet" takes its offline grading worksheet:
+  Identifier ("Participant <id>", the number in the names of the files of Moodle's download),
+  Full name, Grade, Maximum Grade; one file per assignment.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograder.grading.export import write_csv
+from autograder.status import has_score
+
+CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+MOODLE_COLUMNS = ["Identifier", "Full name", "Grade", "Maximum Grade"]
+
+
+def final_score(row: dict) -> str:
+    """The score to hand to the LMS, or '' while grading is pending (or there is no score)."""
+    if not has_score(row) or str(row.get("needs_manual_grade")) in ("True", "true", "1"):
+        return ""
+    return f"{float(row['score']):g}"
+
+
+def canvas_rows(grades: list[dict]) -> tuple[list[str], list[dict]]:
+    assignment_ids = sorted({r["assignment_id"] for r in grades if r["assignment_id"]})
+    students: dict[str, dict] = {}
+    for row in grades:
+        entry = students.setdefault(row["student_id"], {
+            "Student": row.get("name") or row["student_id"], "ID": row["student_id"],
+            "SIS User ID": "", "SIS Login ID": "", "Section": "", **{a: "" for a in assignment_ids}})
+        if row["assignment_id"] in assignment_ids:
+            entry[row["assignment_id"]] = final_score(row)
+    return CANVAS_COLUMNS + assignment_ids, [students[s] for s in sorted(students)]
+
+
+def moodle_rows(grades: list[dict], assignment_id: str) -> list[dict]:
+    return [{"Identifier": f"Participant {r['student_id']}", "Full name": r.get("name") or r["student_id"],
+             "Grade": final_score(r), "Maximum Grade": r.get("max_score", "")}
+            for r in sorted(grades, key=lambda r: r["student_id"]) if r["assignment_id"] == assignment_id]
+
+
+def write_lms_exports(out: Path, grades: list[dict]) -> list[Path]:
+    columns, rows = canvas_rows(grades)
+    written = [out / "canvas_grades.csv"]
+    write_csv(written[0], columns, rows)
+    for assignment_id in sorted({r["assignment_id"] for r in grades if r["assignment_id"]}):
+        path = out / f"moodle_{assignment_id}.csv"
+        write_csv(path, MOODLE_COLUMNS, moodle_rows(grades, assignment_id))
+        written.append(path)
+    return written

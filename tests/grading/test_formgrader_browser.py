@@ -1,0 +1,160 @@
+"""The hand-grading route, in a real browser: `python -m autograder formgrade OUT`, formgrader, re-run.
+
+Grades a small class, starts the README's formgrade command on OUT (127.0.0.1, a free port, a
+token), and drives headless Chromium with Playwright: the flagged submission shows nbgrader's flag
+and the reason in the exercise's comment; a written answer gets its points in formgrader's score
+box; then `grade` runs again and grades.csv and the feedback carry the hand grade.
+
+Needs the Debian package `chromium` (/usr/bin/chromium); installs nothing itself.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from autograder.paths import REPO_ROOT
+from autograder.sandbox.run import mode
+from support import synthetic
+from support.grade_fixtures import CH2, NB2, by_student, env, grade, put
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions"]
+WRITTEN = "what_do_you_notice"
+TWO_FACED = """import sys
+
+
+def single_step_gradient_descent(theta, learning_rate):
+    if "ipykernel" in sys.modules:
+        return theta - learning_rate * 2 * theta
+    return theta + learning_rate * 2 * theta
+"""
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent: apt-get install chromium"),
+    pytest.mark.skipif(mode() == "none", reason="no sandbox on this machine (bubblewrap missing)"),
+    pytest.mark.timeout(900),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    work = tmp_path_factory.mktemp("formgrader")
+    subs, out = work / "subs", work / "out"
+    put(subs, "ada", CH2, NB2, synthetic.solved(CH2, NB2))
+    put(subs, "grace", CH2, NB2, synthetic.solved(CH2, NB2, single_step_gradient_descent=TWO_FACED))
+    grade(subs, "--out", out, "--workers", "2", check=True)
+    return subs, out
+
+
+@pytest.fixture(scope="module")
+def formgrader(graded):
+    """The README's command, started on OUT; yields (base URL, token)."""
+    _, out = graded
+    tmp = out.parent
+    port, token = _free_port(), secrets.token_hex(16)
+    environment = {**env(), "JUPYTER_CONFIG_DIR": str(tmp / "config"), "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+                   "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces")}
+    log = (tmp / "formgrade.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "autograder", "formgrade", str(out), "--no-browser", "--ip=127.0.0.1",
+         f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}"],
+        cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/formgrader?token={token}", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail("formgrade did not start:\n" + (tmp / "formgrade.log").read_text()[-3000:])
+            time.sleep(0.5)
+        yield base, token
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(formgrader):
+    from playwright.sync_api import sync_playwright
+
+    base, token = formgrader
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            page.set_default_timeout(60_000)
+            page.goto(f"{base}/formgrader?token={token}")  # the token becomes a cookie
+            yield page
+        finally:
+            browser.close()
+
+
+def _open_submission(page, base: str, student: str) -> None:
+    page.goto(f"{base}/formgrader/manage_students/{student}/{CH2}")
+    page.get_by_role("link", name=NB2).click()
+    page.wait_for_selector(f"input.score#{WRITTEN}")
+
+
+def test_flagged_submission_is_flagged_in_formgrader_with_its_reason(formgrader, page):
+    base, _ = formgrader
+    page.goto(f"{base}/formgrader/manage_students/grace/{CH2}")
+    row = page.locator("tr", has=page.get_by_role("link", name=NB2))
+    row.wait_for()
+    assert row.locator("td.flagged span").count() == 1, row.inner_html()
+    page.get_by_role("link", name=NB2).click()
+    comment = page.locator("#single_step_gradient_descent-comment, textarea.comment").first
+    comment.wait_for()
+    # formgrader shows nbgrader's auto_comment in the exercise's comment box (as its placeholder text)
+    texts = page.locator("textarea.comment").evaluate_all("els => els.map(e => e.value || e.placeholder)")
+    assert any("Flagged" in t and "trusted check" in t for t in texts), texts
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "formgrader-flagged.png"), full_page=True)
+
+
+def test_hand_grade_in_formgrader_then_rerun(formgrader, page, graded):
+    base, _ = formgrader
+    subs, out = graded
+    before = by_student(out / "grades.csv")[("ada", CH2)]
+    assert before["needs_manual_grade"] == "True"
+    _open_submission(page, base, "ada")
+    score = page.locator(f"input.score#{WRITTEN}")
+    with page.expect_response(lambda r: "/api/grade/" in r.url and r.request.method == "PUT") as saved:
+        score.fill("2")
+        score.press("Enter")
+        score.blur()
+    assert saved.value.ok
+    page.screenshot(path=str(SCREENSHOTS / "formgrader-hand-grade.png"), full_page=True)
+
+    again = grade(subs, "--out", out, check=True)
+    assert "graded 0 submission(s)" in again.stdout and "feedback rebuilt" in again.stdout, again.stdout
+    after = by_student(out / "grades.csv")[("ada", CH2)]
+    assert float(after["score"]) == float(before["score"]) + 2.0
+    assert after["needs_manual_grade"] == "False"
+    feedback = re.sub(r"<[^>]+>", " ", (out / "feedback" / "ada" / CH2 / f"{NB2}.html").read_text())
+    assert re.search(rf"Score:\s*{float(after['score']):g}(\.0+)?\s*/", feedback), "the feedback shows the hand grade"
