@@ -57,6 +57,13 @@ def _local_modules(assignment_id: str) -> set[str]:
             | {p.stem for p in STUDENT_KIT_DIR.glob("*.py")})
 
 
+def _plain_target(target: ast.expr) -> bool:
+    """A name, or a tuple of names: an assignment that binds, not one that changes an object (`x.grad = None`)."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return all(map(_plain_target, target.elts))
+    return isinstance(target, ast.Name)
+
+
 def setup_code(cells: list[dict], solution_names: set[str], local_modules: set[str]) -> str:
     """From the source's non-graded code cells: imports, definitions and plain assignments."""
     return "".join(setup_by_cell(cells, solution_names, local_modules))
@@ -96,8 +103,9 @@ def setup_by_cell(cells: list[dict], solution_names: set[str], local_modules: se
                 calls = {n.func.id for n in ast.walk(value) if isinstance(n, ast.Call)
                          and isinstance(n.func, ast.Name)} if value else set()
                 stores = _bound_names(ast.Module(body=[node], type_ignores=[]))
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 keep = (loads <= known and not (loads & solution_names) and not (calls & notebook_functions)
-                        and not (stores & solution_names))
+                        and not (stores & solution_names) and all(map(_plain_target, targets)))
             if keep:
                 kept.append(ast.unparse(node))
                 known |= _bound_names(ast.Module(body=[node], type_ignores=[]))

@@ -19,6 +19,7 @@ from autograder.paths import COURSE_DIR, REPO_ROOT, SOLUTIONS_DIR, SOURCE_DIR, a
 from autograder.sandbox.run import mode
 from autograder.verdict.exercises import all_exercises
 from autograder.verdict.program import check_coverage, parse_report, source_program, trusted_verdict
+from autograder.verdict.source import setup_code
 from support import synthetic
 from support.corpus import CASES, SECRET_ENV, Listener, corpus, tree_digest
 
@@ -157,6 +158,20 @@ def test_every_source_test_cell_has_a_trusted_check() -> None:
     assert problems == []
     graded = {(aid, nb, t) for aid in assignments() for nb in notebooks(aid) for t in source_program(aid, nb).tests}
     assert graded == set(EXERCISES)
+
+
+def test_every_chapters_setup_code_runs_on_its_own() -> None:
+    """The setup runs before any student code: a name it uses but does not bind fails every test."""
+    for aid in assignments():
+        for nb in notebooks(aid):
+            exec(compile(source_program(aid, nb).setup, f"<setup of {aid}>", "exec"), {})
+
+
+def test_setup_code_drops_assignments_that_change_objects() -> None:
+    cells = [{"source": "import math\nx = math.pi\nx.grad = None\nitems = []\nitems[0] = 1\na, b = 1, 2\n"}]
+    setup = setup_code(cells, set(), set())
+    assert "x.grad" not in setup and "items[0]" not in setup
+    assert "x = math.pi" in setup and "a, b = (1, 2)" in setup
 
 
 def test_setup_code_keeps_only_imports_and_plain_definitions() -> None:
