@@ -25,7 +25,7 @@ def _grade(args: argparse.Namespace) -> int:
 
     return grade(GradeOptions(submissions=args.submissions, out=args.out, workers=args.workers, db=args.db,
                               force=args.force, cell_timeout=args.cell_timeout, seed=args.seed,
-                              time_limit=args.time_limit))
+                              time_limit=args.time_limit, zygote=not args.no_zygote))
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -73,6 +73,9 @@ def parser() -> argparse.ArgumentParser:
                             "recorded in grades.csv so a grade can be reproduced)")
     grade.add_argument("--time-limit", type=float, default=limits.SUBMISSION_WALL_SECONDS, metavar="SECONDS",
                        help="stop grading one submission after this long, wall clock (default: %(default)s)")
+    grade.add_argument("--no-zygote", action="store_true",
+                       help="start a fresh sandboxed kernel per submission instead of forking it from the "
+                            "worker's warm sandboxed kernel (slower; the same isolation)")
 
     check = command("check", "check a student notebook: one line per exercise", _check)
     check.add_argument("notebook", type=Path, help="the chapter notebook to check (.ipynb)")

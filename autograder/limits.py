@@ -50,3 +50,8 @@ ARCHIVE_MAX_TOTAL_BYTES = 1 * 2**30         # everything unpacked from one expor
 SUBMITTED_NOTEBOOK_MAX_BYTES = 64 * 2**20   # larger notebooks are refused unread
 NOTEBOOK_CHECK_MEMORY_BYTES = 2 * 2**30     # address space of the process that parses notebooks
 NOTEBOOK_CHECK_SECONDS = 60.0               # one notebook's parse, wall clock
+
+
+# The warm kernel sandbox (autograder/sandbox/kernel_zygote.py): memory, files and /tmp of a kernel;
+# each forked kernel sets its own CPU and process caps (kernel(cell_timeout)) and its wall clock is kept.
+KERNEL_ZYGOTE = kernel(30)

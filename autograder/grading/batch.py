@@ -39,6 +39,7 @@ class GradeOptions:
     cell_timeout: int | None = None   # default: Execute.timeout of the course config
     seed: int | None = None           # the trusted verdict's random inputs (default: a fresh one per run)
     time_limit: float = limits.SUBMISSION_WALL_SECONDS
+    zygote: bool = True               # kernels forked from a warm sandboxed zygote (False: a fresh one each)
 
 
 def fail(message: str) -> int:
@@ -112,13 +113,19 @@ def _warm_report_imports() -> None:
     threading.Thread(target=work, daemon=True).start()
 
 
-def _say_protections(seed: int) -> None:
+def _say_protections(seed: int, zygote: bool) -> None:
     """Which protections this machine gives the batch: never claim one that is not in force."""
+    from autograder.sandbox import kernel_zygote
     from autograder.sandbox import run as sandbox
 
     print(f"grade: trusted-verdict seed {seed}; protections:", file=sys.stderr)
     for line in sandbox.describe_protections():
         print(f"  - {line}", file=sys.stderr)
+    if sandbox.mode() != "none":
+        kernels = ("kernels: forked from a warm sandboxed zygote per worker, each with a fresh uid, its own "
+                   "folder and /tmp and its caps" if zygote and kernel_zygote.available() else
+                   "kernels: a fresh sandboxed Python per submission" + ("" if zygote else " (--no-zygote)"))
+        print(f"  - {kernels}", file=sys.stderr)
     if sandbox.mode() == "none":
         print("grade: WARNING: no sandbox here: student code runs in nbgrader's kernel with this "
               "user's rights, as in plain nbgrader (install bubblewrap)", file=sys.stderr)
@@ -144,7 +151,7 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
             if options.force or not finished(state, key, options.cell_timeout):
                 candidates.append(sub)
     # Start the workers now: they import nbgrader while this process sets up the gradebook.
-    pool = Pool(min(options.workers, len(candidates)), course.grading / "logs") if candidates else None
+    pool = Pool(min(options.workers, len(candidates)), course.grading / "logs", options.zygote) if candidates else None
     try:
         try:
             course.prepare()
@@ -173,15 +180,15 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
             jobs, by_key = [], {}
             run_seed = options.seed if options.seed is not None else fresh_seed()
             if todo:
-                _say_protections(run_seed)
+                _say_protections(run_seed, options.zygote)
             for number, sub in enumerate(todo):
                 job = Job(sub.student_id, sub.assignment_id, {n: str(p) for n, p in sub.notebooks.items()},
                           str(course.template), str(scratch / f"{number:05d}"), options.cell_timeout,
-                          seed=run_seed)
+                          seed=run_seed, zygote=options.zygote)
                 jobs.append(job)
                 by_key[(sub.student_id, sub.assignment_id)] = (sub, job)
             if jobs and pool is None:
-                pool = Pool(min(options.workers, len(jobs)), course.grading / "logs")
+                pool = Pool(min(options.workers, len(jobs)), course.grading / "logs", options.zygote)
             if jobs:
                 _warm_report_imports()
                 with _progress(len(jobs)) as bar:

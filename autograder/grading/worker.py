@@ -33,6 +33,7 @@ class Job:
     cell_timeout: int | None = None
     feedback: bool = True
     seed: int | None = None       # the trusted verdict's random inputs (logged, so a grade can be reproduced)
+    zygote: bool = True           # fork the kernel from the worker's warm kernel sandbox where it can be had
 
 
 @dataclass
@@ -55,7 +56,8 @@ class Outcome:
     seconds: float = 0.0
     log_tail: str = ""
     seed: int | None = None
-    protections: str = ""         # "sandboxed" (kernel and verdict) or "in-process" (no isolation here)
+    protections: str = ""         # "sandboxed (zygote kernel)" or "sandboxed (fresh kernel)" (kernel and
+                                  # verdict in the sandbox) or "in-process" (no isolation here)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -134,8 +136,12 @@ def grade_isolated(job: Job) -> Outcome:
     started = time.monotonic()
     template = Path(job.template).resolve()
     seed = job.seed if job.seed is not None else fresh_seed()
-    outcome = grade_with_nbgrader(job, sandboxed=True)
-    outcome.seed, outcome.protections = seed, "sandboxed"
+    from autograder.sandbox import kernel_zygote
+
+    zygote = job.zygote and kernel_zygote.ready()
+    outcome = grade_with_nbgrader(job, sandboxed=True, zygote=zygote)
+    outcome.seed = seed
+    outcome.protections = "sandboxed (zygote kernel)" if zygote else "sandboxed (fresh kernel)"
     nbgrader_finished = outcome.status in NBGRADER_FINISHED
     by_name = {nb.name: nb for nb in outcome.notebooks}
 
@@ -174,7 +180,7 @@ def grade_isolated(job: Job) -> Outcome:
     return outcome
 
 
-def grade_with_nbgrader(job: Job, sandboxed: bool) -> Outcome:
+def grade_with_nbgrader(job: Job, sandboxed: bool, zygote: bool = False) -> Outcome:
     """nbgrader autograde (sanitize + execute in a fresh kernel) and generate_feedback, for one
     student's one assignment, in `job.workdir`. Never raises for anything the student handed in.
     `sandboxed`: the kernel runs in the sandbox (autograder/sandboxed_kernel.py).
@@ -185,7 +191,7 @@ def grade_with_nbgrader(job: Job, sandboxed: bool) -> Outcome:
 
     started = time.monotonic()
     work = prepare_workdir(job)
-    api = autograde_api(work, job.cell_timeout, sandboxed)
+    api = autograde_api(work, job.cell_timeout, sandboxed, zygote)
     outcome = Outcome(job.student_id, job.assignment_id, OK)
     result = api.autograde(job.assignment_id, job.student_id, force=True, create=True)
     log = result.get("log", "") or ""
@@ -238,7 +244,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def serve(jobs=None, protocol=None) -> int:
+def serve(jobs=None, protocol=None, zygote: bool = True) -> int:
     """Worker loop: one JSON job per line in, one JSON outcome per line out.
 
     Run as `python -m autograder.grading.worker` it uses stdin and the original stdout (anything
@@ -266,6 +272,10 @@ def serve(jobs=None, protocol=None) -> int:
             verdict_server().start()  # torch imported once, while the batch gets ready
         except Exception as error:  # noqa: BLE001 - started again on first use, else tests run one-shot
             print(f"verdict server not started: {error}", file=sys.stderr)
+        from autograder.sandbox import kernel_zygote
+
+        if zygote:
+            kernel_zygote.ready()   # the kernels' imports, once, while the batch gets ready
 
     for line in jobs:
         if not line.strip():
@@ -282,8 +292,11 @@ def serve(jobs=None, protocol=None) -> int:
         protocol.flush()
     finish_kernel_shutdowns()
     stop_verdict_server()
+    from autograder.sandbox.kernel_zygote import stop_kernel_zygote
+
+    stop_kernel_zygote()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(serve())
+    sys.exit(serve(zygote="--no-zygote" not in sys.argv))
