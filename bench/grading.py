@@ -1,6 +1,6 @@
 """Benchmark: `python -m autograder grade` against plain serial `nbgrader autograde`, and the floor.
 
-    python bench/grading.py [--students 40] [--workers N] [--keep DIR]
+    python bench/grading.py [--students 40 [200 ...]] [--workers N] [--no-zygote] [--keep DIR]
 
 Makes a class of synthetic submissions (each student hands in one chapter, the chapters in turn;
 right, wrong and broken answers mixed, from tests/support/synthetic.py) and grades it three ways, in one run:
@@ -13,7 +13,9 @@ right, wrong and broken answers mixed, from tests/support/synthetic.py) and grad
 3. the floor: the same notebooks simply executed in fresh kernels with nbclient, with the same
    parallelism as (2), nothing else.
 
-The last line is `speedup vs nbgrader autograde: X.XX` (time 1 without set-up / time 2).
+For each class size it prints `speedup vs nbgrader autograde: X.XX` (time 1 without set-up / time 2),
+`grade / floor` and `per-submission CPU: ours X s vs fresh kernel Y s` (CPU of every process of (2),
+resp. (3), over the class size); with several sizes, a table puts them side by side at the end.
 """
 from __future__ import annotations
 
@@ -119,16 +121,20 @@ def run_nbgrader(submissions: Path, made: list, work: Path) -> tuple[float, floa
     return setup, time.perf_counter() - started
 
 
-def run_ours(submissions: Path, work: Path, workers: int) -> tuple[float, list[dict], str]:
+def run_ours(submissions: Path, work: Path, workers: int, zygote: bool = True) -> tuple[float, list[dict], str]:
     out = work / "grade-out"
+    shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
-                             "--workers", str(workers)], cwd=REPO, env=env(), capture_output=True, text=True)
+                             "--workers", str(workers)] + ([] if zygote else ["--no-zygote"]),
+                            cwd=REPO, env=env(), capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"python -m autograder grade failed:\n{result.stderr[-3000:]}")
     sandboxed = "bubblewrap" in result.stderr  # `grade` lists the protections in force
-    isolation = ("sandboxed kernels + trusted verdict" if sandboxed
+    kernels = ("kernels forked from the warm zygote" if "kernels: forked from a warm" in result.stderr
+               else "a fresh kernel per submission")
+    isolation = (f"sandboxed kernels ({kernels}) + trusted verdict" if sandboxed
                  else "NO isolation on this machine (plain nbgrader kernels)")
     with open(out / "grades.csv", newline="") as handle:
         return seconds, list(csv.DictReader(handle)), isolation
@@ -170,11 +176,50 @@ def _warm_noop(_: int) -> None:
     return None
 
 
+def measure(students: int, workers: int, zygote: bool, work: Path) -> dict:
+    """Grade one synthetic class the three ways; print and return the numbers."""
+    work.mkdir(parents=True, exist_ok=True)
+    submissions = work / "submissions"
+    shutil.rmtree(submissions, ignore_errors=True)
+    made = make_class(submissions, students)
+    kinds = {}
+    for m in made:
+        kinds[m[3]] = kinds.get(m[3], 0) + 1
+    print(f"class: {len(made)} students x 1 notebook, chapters in turn; "
+          + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f"; {os.cpu_count()} cores")
+
+    cpu = cpu_seconds()
+    setup, nbgrader_seconds = run_nbgrader(submissions, made, work)
+    nbgrader_cpu, cpu = cpu_seconds() - cpu, cpu_seconds()
+    print(f"nbgrader autograde (serial CLI): {nbgrader_seconds:.1f} s "
+          f"(+ {setup:.1f} s generate_assignment set-up, not counted); CPU {nbgrader_cpu:.1f} s with set-up")
+    ours, grades, isolation = run_ours(submissions, work, workers, zygote)
+    ours_cpu, cpu = cpu_seconds() - cpu, cpu_seconds()
+    statuses = {}
+    for row in grades:
+        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+    print(f"python -m autograder grade --workers {workers}: {ours:.1f} s, everything included "
+          f"(set-up, grading, feedback, CSVs, report); CPU {ours_cpu:.1f} s; statuses: {statuses}; "
+          f"{isolation}")
+    floor = run_floor(submissions, made, work, workers)
+    floor_cpu = cpu_seconds() - cpu
+    print(f"floor (nbclient, fresh kernel per notebook, default graceful shutdown, {workers} in "
+          f"parallel, no grading): {floor:.1f} s; CPU {floor_cpu:.1f} s")
+    result = {"students": students, "nbgrader": nbgrader_seconds, "ours": ours, "floor": floor,
+              "ours_cpu": ours_cpu / students, "floor_cpu": floor_cpu / students, "isolation": isolation}
+    print(f"grade / floor: {ours / floor:.2f}")
+    print(f"per-submission CPU: ours {result['ours_cpu']:.2f} s vs fresh kernel {result['floor_cpu']:.2f} s")
+    print(f"speedup vs nbgrader autograde: {nbgrader_seconds / ours:.2f}")
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--students", type=int, default=40, help="class size (default: %(default)s)")
+    parser.add_argument("--students", type=int, nargs="+", default=[40],
+                        help="class size(s), measured in turn (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="workers for `grade` and the floor (default: number of cores, %(default)s)")
+    parser.add_argument("--no-zygote", action="store_true", help="grade with a fresh sandboxed kernel each")
     parser.add_argument("--keep", type=Path, default=None, help="keep the work folder here")
     args = parser.parse_args(argv)
     os.environ.update(env())
@@ -182,37 +227,18 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-grading-")) if args.keep is None else args.keep
     work.mkdir(parents=True, exist_ok=True)
     try:
-        submissions = work / "submissions"
-        shutil.rmtree(submissions, ignore_errors=True)
-        made = make_class(submissions, args.students)
-        kinds = {}
-        for m in made:
-            kinds[m[3]] = kinds.get(m[3], 0) + 1
-        print(f"class: {len(made)} students x 1 notebook, chapters in turn; "
-              + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f"; {os.cpu_count()} cores")
-
-        cpu = cpu_seconds()
-        setup, nbgrader_seconds = run_nbgrader(submissions, made, work)
-        nbgrader_cpu, cpu = cpu_seconds() - cpu, cpu_seconds()
-        print(f"nbgrader autograde (serial CLI): {nbgrader_seconds:.1f} s "
-              f"(+ {setup:.1f} s generate_assignment set-up, not counted); CPU {nbgrader_cpu:.1f} s with set-up")
-        ours, grades, isolation = run_ours(submissions, work, args.workers)
-        ours_cpu, cpu = cpu_seconds() - cpu, cpu_seconds()
-        statuses = {}
-        for row in grades:
-            statuses[row["status"]] = statuses.get(row["status"], 0) + 1
-        print(f"python -m autograder grade --workers {args.workers}: {ours:.1f} s, everything included "
-              f"(set-up, grading, feedback, CSVs, report); CPU {ours_cpu:.1f} s; statuses: {statuses}; "
-              f"{isolation}")
-        floor = run_floor(submissions, made, work, args.workers)
-        floor_cpu = cpu_seconds() - cpu
-        print(f"floor (nbclient, fresh kernel per notebook, default graceful shutdown, {args.workers} in "
-              f"parallel, no grading): {floor:.1f} s; CPU {floor_cpu:.1f} s")
-        print(f"grade / floor: {ours / floor:.2f}")
-        print(f"speedup vs nbgrader autograde: {nbgrader_seconds / ours:.2f}")
+        results = [measure(n, args.workers, not args.no_zygote, work / f"class-{n}") for n in args.students]
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
+    if len(results) > 1:
+        print("\nside by side (" + results[0]["isolation"] + f", {args.workers} workers):")
+        print(f"{'students':>9} {'nbgrader s':>11} {'grade s':>8} {'floor s':>8} {'speedup':>8} "
+              f"{'grade/floor':>12} {'CPU/sub ours':>13} {'CPU/sub fresh':>14}")
+        for r in results:
+            print(f"{r['students']:>9} {r['nbgrader']:>11.1f} {r['ours']:>8.1f} {r['floor']:>8.1f} "
+                  f"{r['nbgrader'] / r['ours']:>8.2f} {r['ours'] / r['floor']:>12.2f} "
+                  f"{r['ours_cpu']:>13.2f} {r['floor_cpu']:>14.2f}")
     return 0
 
 

@@ -120,7 +120,7 @@ def verdict_server():
 
 def stop_verdict_server() -> None:
     if _SERVER and _SERVER[0][0] == os.getpid():
-        _SERVER[0][1].close()
+        _SERVER[0][1].stop()
     _SERVER.clear()
 
 

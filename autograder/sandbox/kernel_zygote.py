@@ -222,7 +222,7 @@ def kernel_zygote() -> KernelZygote:
 
 def stop_kernel_zygote() -> None:
     if _ZYGOTE and _ZYGOTE[0][0] == os.getpid():
-        _ZYGOTE[0][1].close()
+        _ZYGOTE[0][1].stop()
     _ZYGOTE.clear()
 
 

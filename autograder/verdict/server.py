@@ -81,6 +81,20 @@ class VerdictServer:
             self.close()
             raise ServerFailed(f"the verdict server did not start: {tail}")
 
+    def stop(self, seconds: float = 3.0) -> None:
+        """End the server the orderly way (no more commands: the zygote exits), else kill it."""
+        if self.proc is not None:
+            try:
+                os.close(self._to_zygote)
+            except OSError:
+                pass
+            self._to_zygote = -1
+            try:
+                self.proc.wait(timeout=seconds)
+            except subprocess.TimeoutExpired:
+                pass
+        self.close()
+
     def close(self) -> None:
         if self.proc is not None:
             kill_tree(self.proc)
