@@ -25,7 +25,8 @@ def _grade(args: argparse.Namespace) -> int:
 
     return grade(GradeOptions(submissions=args.submissions, out=args.out, workers=args.workers, db=args.db,
                               force=args.force, cell_timeout=args.cell_timeout, seed=args.seed,
-                              time_limit=args.time_limit, zygote=not args.no_zygote))
+                              time_limit=args.time_limit, zygote=not args.no_zygote,
+                              scheduler=args.scheduler, allow_unsandboxed_workers=args.allow_unsandboxed_workers))
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -76,6 +77,11 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-zygote", action="store_true",
                        help="start a fresh sandboxed kernel per submission instead of forking it from the "
                             "worker's warm sandboxed kernel (slower; the same isolation)")
+    grade.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="grade on the workers of this Dask cluster, e.g. tcp://host:8786 (default: "
+                            "local worker processes)")
+    grade.add_argument("--allow-unsandboxed-workers", action="store_true",
+                       help="with --scheduler: let cluster workers without bubblewrap grade, unisolated")
 
     check = command("check", "check a student notebook: one line per exercise", _check)
     check.add_argument("notebook", type=Path, help="the chapter notebook to check (.ipynb)")

@@ -121,12 +121,14 @@ def run_nbgrader(submissions: Path, made: list, work: Path) -> tuple[float, floa
     return setup, time.perf_counter() - started
 
 
-def run_ours(submissions: Path, work: Path, workers: int, zygote: bool = True) -> tuple[float, list[dict], str]:
+def run_ours(submissions: Path, work: Path, workers: int, zygote: bool = True,
+             scheduler: str | None = None) -> tuple[float, list[dict], str]:
     out = work / "grade-out"
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
-                             "--workers", str(workers)] + ([] if zygote else ["--no-zygote"]),
+                             "--workers", str(workers)] + ([] if zygote else ["--no-zygote"])
+                            + (["--scheduler", scheduler] if scheduler else []),
                             cwd=REPO, env=env(), capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
@@ -213,6 +215,20 @@ def measure(students: int, workers: int, zygote: bool, work: Path) -> dict:
     return result
 
 
+def cluster_overhead(students: int, workers: int, scheduler: str, work: Path) -> None:
+    """The same class through the local pool and through the Dask cluster at `scheduler`."""
+    work.mkdir(parents=True, exist_ok=True)
+    made = make_class(work / "submissions", students)
+    local, local_rows, isolation = run_ours(work / "submissions", work / "local", workers)
+    print(f"local pool (--workers {workers}): {local:.1f} s; {isolation}")
+    remote, remote_rows, _ = run_ours(work / "submissions", work / "cluster", workers, scheduler=scheduler)
+    same = sorted((r["student_id"], r["score"], r["status"]) for r in local_rows) == \
+        sorted((r["student_id"], r["score"], r["status"]) for r in remote_rows)
+    print(f"Dask cluster at {scheduler}: {remote:.1f} s; {len(made)} rows, "
+          f"{'the same scores and statuses' if same else 'DIFFERENT scores or statuses'} as the local pool")
+    print(f"cluster / local pool: {remote / local:.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, nargs="+", default=[40],
@@ -221,12 +237,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="workers for `grade` and the floor (default: number of cores, %(default)s)")
     parser.add_argument("--no-zygote", action="store_true", help="grade with a fresh sandboxed kernel each")
     parser.add_argument("--keep", type=Path, default=None, help="keep the work folder here")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="instead: the overhead of grading on this Dask cluster against the local pool")
     args = parser.parse_args(argv)
     os.environ.update(env())
 
     work = Path(tempfile.mkdtemp(prefix="bench-grading-")) if args.keep is None else args.keep
     work.mkdir(parents=True, exist_ok=True)
     try:
+        if args.scheduler:
+            for n in args.students:
+                cluster_overhead(n, args.workers, args.scheduler, work / f"cluster-{n}")
+            return 0
         results = [measure(n, args.workers, not args.no_zygote, work / f"class-{n}") for n in args.students]
     finally:
         if args.keep is None:

@@ -40,6 +40,8 @@ class GradeOptions:
     seed: int | None = None           # the trusted verdict's random inputs (default: a fresh one per run)
     time_limit: float = limits.SUBMISSION_WALL_SECONDS
     zygote: bool = True               # kernels forked from a warm sandboxed zygote (False: a fresh one each)
+    scheduler: str | None = None      # a Dask scheduler (tcp://host:8786): grade on its workers
+    allow_unsandboxed_workers: bool = False   # cluster workers without bubblewrap grade too (no isolation)
 
 
 def fail(message: str) -> int:
@@ -131,12 +133,22 @@ def _say_protections(seed: int, zygote: bool) -> None:
               "user's rights, as in plain nbgrader (install bubblewrap)", file=sys.stderr)
 
 
+def _pool(options: GradeOptions, course: Course, size: int):
+    """The local worker processes, or the Dask cluster at --scheduler (the same interface)."""
+    if options.scheduler:
+        from autograder.grading.cluster import ClusterPool
+
+        return ClusterPool(options.scheduler, course.template, options.allow_unsandboxed_workers)
+    from autograder.grading.pool import Pool
+
+    return Pool(min(options.workers, size), course.grading / "logs", options.zygote)
+
+
 def _grade(options: GradeOptions, course: Course, submissions: list[Submission], scratch: Path) -> int:
     import warnings
 
     from sqlalchemy.exc import SAWarning
 
-    from autograder.grading.pool import Pool
     from autograder.verdict.program import fresh_seed
 
     warnings.filterwarnings("ignore", category=SAWarning)
@@ -151,7 +163,10 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
             if options.force or not finished(state, key, options.cell_timeout):
                 candidates.append(sub)
     # Start the workers now: they import nbgrader while this process sets up the gradebook.
-    pool = Pool(min(options.workers, len(candidates)), course.grading / "logs", options.zygote) if candidates else None
+    try:
+        pool = _pool(options, course, len(candidates)) if candidates else None
+    except (OSError, TimeoutError) as error:
+        return fail(f"cannot reach the Dask scheduler at {options.scheduler}: {error}")
     try:
         try:
             course.prepare()
@@ -181,6 +196,9 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
             run_seed = options.seed if options.seed is not None else fresh_seed()
             if todo:
                 _say_protections(run_seed, options.zygote)
+                if options.scheduler and pool is not None:
+                    print(f"grade: on the Dask cluster at {options.scheduler} ({pool.describe()}); each row's "
+                          "`protections` says what was in force on the worker that graded it", file=sys.stderr)
             for number, sub in enumerate(todo):
                 job = Job(sub.student_id, sub.assignment_id, {n: str(p) for n, p in sub.notebooks.items()},
                           str(course.template), str(scratch / f"{number:05d}"), options.cell_timeout,
@@ -188,7 +206,7 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
                 jobs.append(job)
                 by_key[(sub.student_id, sub.assignment_id)] = (sub, job)
             if jobs and pool is None:
-                pool = Pool(min(options.workers, len(jobs)), course.grading / "logs", options.zygote)
+                pool = _pool(options, course, len(jobs))
             if jobs:
                 _warm_report_imports()
                 with _progress(len(jobs)) as bar:

@@ -44,6 +44,7 @@ GRADE_COLUMNS: dict[str, Callable[[Row], Any]] = {
     "needs_manual_grade": lambda r: bool(r.result.needs_manual_grade) if r.result else "",
     "graded_at": lambda r: r.state.get("graded_at", ""),
     "seed": lambda r: r.state.get("seed", ""),
+    "protections": lambda r: r.state.get("protections", ""),   # in force where it was graded (which worker)
 }
 
 TEST_COLUMNS: dict[str, Callable[[Row], Any]] = {
