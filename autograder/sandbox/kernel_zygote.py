@@ -203,7 +203,10 @@ class KernelZygote(VerdictServer):
             uid = run._fresh_uid()
             run._chown_tree(self.folder / f"k-{number}", uid)
             self._current = number
-            os.write(self._to_zygote, f"kernel {number} {limits.cpu_seconds} {limits.wall_seconds} {uid} "
+            # The wall clock is the batch's to enforce (--time-limit kills the worker, sandboxes included);
+            # the zygote's own is a backstop no longer than that default.
+            wall = max(limits.wall_seconds, grading_limits.SUBMISSION_WALL_SECONDS)
+            os.write(self._to_zygote, f"kernel {number} {limits.cpu_seconds} {wall} {uid} "
                                       f"{limits.processes} {limits.tmp_bytes}\n".encode())
             return ZygoteKernel(self, number)
         except OSError as error:
