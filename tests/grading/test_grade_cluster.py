@@ -155,3 +155,23 @@ def test_the_cluster_grades_every_case_exactly_as_locally(batch) -> None:
     for student, row in grades.items():   # feedback comes back from the workers as bytes
         if row["status"] == "ok":
             assert (batch["out"] / "feedback" / student).is_dir(), row
+
+
+def test_the_readme_slurm_example_makes_a_worker_job() -> None:
+    """The README's dask-jobqueue example, as written (but for submitting the jobs), makes the job
+    script of a grading worker: the package's environment, a thread per core, no nanny."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    block = re.search(r"```python\n(\s*from dask_jobqueue import SLURMCluster.*?)```", readme, re.S).group(1)
+    code = "\n".join(line.strip() for line in block.splitlines()
+                     if not line.strip().startswith(("cluster.scale", "print(")))
+    assert "SLURMCluster(" in code
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 - the README's own example
+    cluster = namespace["cluster"]
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "source ~/gd-course/.venv/bin/activate" in script
+    assert "--nthreads 32" in script and "--no-nanny" in script
+    assert "#SBATCH -t 01:00:00" in script
