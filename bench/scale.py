@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from grading import cpu_seconds, env, make_class, run_ours  # noqa: E402 - bench/ is not a package
+from grading import CpuMeter, env, make_class, run_ours  # noqa: E402 - bench/ is not a package
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,15 +36,18 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     try:
         make_class(work / "submissions", args.students)
-        before = cpu_seconds()
-        seconds, rows, isolation = run_ours(work / "submissions", work, cores, zygote=not args.no_zygote)
-        per_submission = (cpu_seconds() - before) / args.students
+        meter = CpuMeter("scale")
+        seconds, rows, isolation = run_ours(work / "submissions", work, cores, zygote=not args.no_zygote,
+                                            meter=meter)
+        per_submission = meter.seconds() / args.students
+        meter.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     total = per_submission * args.class_size
     needed = math.ceil(total / 3600)
     print(f"measured: {args.students} submissions in {seconds:.1f} s on {cores} cores; {isolation}")
-    print(f"per-submission CPU: {per_submission:.2f} s (every process of the grade run)")
+    print(f"per-submission CPU: {per_submission:.2f} s (every process of the grade run, measured by: "
+          f"{meter.kind})")
     print(f"{args.class_size} notebooks: {total / 3600:.1f} CPU hours = {total / cores / 3600:.1f} h on this "
           f"machine ({cores} cores)")
     print(f"graded in one hour by {needed} cores = {math.ceil(needed / args.cores_per_node)} node(s) of "
