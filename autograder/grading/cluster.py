@@ -67,7 +67,10 @@ def _pool(root: Path):
     from autograder.grading.pool import Pool
 
     if getattr(_LOCAL, "pool", None) is None:
+        import atexit
+
         _LOCAL.pool = Pool(1, root / "logs")
+        atexit.register(_LOCAL.pool.close)   # its grading process and sandboxes end with the Dask worker
     return _LOCAL.pool
 
 
