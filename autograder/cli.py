@@ -25,7 +25,8 @@ def _grade(args: argparse.Namespace) -> int:
 
     return grade(GradeOptions(submissions=args.submissions, out=args.out, workers=args.workers, db=args.db,
                               force=args.force, cell_timeout=args.cell_timeout, seed=args.seed,
-                              time_limit=args.time_limit))
+                              time_limit=args.time_limit, zygote=not args.no_zygote,
+                              scheduler=args.scheduler, allow_unsandboxed_workers=args.allow_unsandboxed_workers))
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -81,6 +82,14 @@ def parser() -> argparse.ArgumentParser:
                             "recorded in grades.csv so a grade can be reproduced)")
     grade.add_argument("--time-limit", type=float, default=limits.SUBMISSION_WALL_SECONDS, metavar="SECONDS",
                        help="stop grading one submission after this long, wall clock (default: %(default)s)")
+    grade.add_argument("--no-zygote", action="store_true",
+                       help="start a fresh sandboxed kernel per submission instead of forking it from the "
+                            "worker's warm sandboxed kernel (slower; the same isolation)")
+    grade.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="grade on the workers of this Dask cluster, e.g. tcp://host:8786 (default: "
+                            "local worker processes)")
+    grade.add_argument("--allow-unsandboxed-workers", action="store_true",
+                       help="with --scheduler: let cluster workers without bubblewrap grade, unisolated")
 
     formgrade = command("formgrade", "open nbgrader's formgrader on a graded batch, to grade by hand",
                         _formgrade)

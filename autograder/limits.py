@@ -58,3 +58,7 @@ NOTEBOOK_CHECK_SECONDS = 60.0               # one notebook's parse, wall clock
 
 # Pictures pasted into a written answer (markdown attachments) kept in the copy that is graded.
 MAX_ANSWER_ATTACHMENT_BYTES = 8 * 2**20
+
+# The warm kernel sandbox (autograder/sandbox/kernel_zygote.py): memory, files and /tmp of a kernel;
+# each forked kernel sets its own CPU and process caps (kernel(cell_timeout)) and its wall clock is kept.
+KERNEL_ZYGOTE = kernel(30)

@@ -1,6 +1,6 @@
 """Benchmark: `python -m autograder grade` against plain serial `nbgrader autograde`, and the floor.
 
-    python bench/grading.py [--students 40] [--workers N] [--keep DIR]
+    python bench/grading.py [--students 40 [200 ...]] [--workers N] [--no-zygote] [--keep DIR]
 
 Makes a class of synthetic submissions (each student hands in one chapter, the chapters in turn;
 right, wrong and broken answers mixed, from tests/support/synthetic.py) and grades it three ways, in one run:
@@ -13,7 +13,9 @@ right, wrong and broken answers mixed, from tests/support/synthetic.py) and grad
 3. the floor: the same notebooks simply executed in fresh kernels with nbclient, with the same
    parallelism as (2), nothing else.
 
-The last line is `speedup vs nbgrader autograde: X.XX` (time 1 without set-up / time 2).
+For each class size it prints `speedup vs nbgrader autograde: X.XX` (time 1 without set-up / time 2),
+`grade / floor` and `per-submission CPU: ours X s vs fresh kernel Y s` (CPU of every process of (2),
+resp. (3), over the class size); with several sizes, a table puts them side by side at the end.
 """
 from __future__ import annotations
 
@@ -42,6 +44,45 @@ def cpu_seconds() -> float:
 
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+class CpuMeter:
+    """CPU time of every process started inside it, wherever it ends up in the process tree.
+
+    A cpuacct control group of its own where the machine lets this user make one (processes that
+    are killed, or reaped by no one of ours, still count); else the CPU time of reaped children."""
+
+    def __init__(self, name: str):
+        self.group = CPUACCT / f"gd-bench-{os.getpid()}-{name}"
+        try:
+            self.group.mkdir()
+        except OSError:
+            self.group = None
+        self.start = cpu_seconds()
+
+    def join(self) -> None:
+        """Put the calling process (and so everything it starts) in the meter's group."""
+        if self.group is not None:
+            (self.group / "cgroup.procs").write_text(str(os.getpid()))
+
+    @property
+    def kind(self) -> str:
+        return "cgroup" if self.group is not None else "reaped children"
+
+    def seconds(self) -> float:
+        if self.group is None:
+            return cpu_seconds() - self.start
+        return int((self.group / "cpuacct.usage").read_text()) / 1e9
+
+    def close(self) -> None:
+        if self.group is not None:
+            try:
+                self.group.rmdir()
+            except OSError:
+                pass   # a process of ours still in it: left for the system to tidy
 
 
 def env() -> dict:
@@ -88,14 +129,15 @@ def make_class(root: Path, students: int) -> list[tuple[str, str, str, str]]:
     return made
 
 
-def nbgrader_cli(args: list[str], cwd: Path, check: bool = True) -> int:
-    result = subprocess.run(["nbgrader", *args], cwd=cwd, env=env(), capture_output=True, text=True)
+def nbgrader_cli(args: list[str], cwd: Path, check: bool = True, meter: CpuMeter | None = None) -> int:
+    result = subprocess.run(["nbgrader", *args], cwd=cwd, env=env(), capture_output=True, text=True,
+                            preexec_fn=meter.join if meter else None)
     if check and result.returncode != 0:
         raise SystemExit(f"nbgrader {' '.join(args)} failed:\n{result.stderr[-3000:]}")
     return result.returncode
 
 
-def run_nbgrader(submissions: Path, made: list, work: Path) -> tuple[float, float]:
+def run_nbgrader(submissions: Path, made: list, work: Path, meter: CpuMeter | None = None) -> tuple[float, float]:
     """Fresh course folder; returns (set-up seconds, grading seconds)."""
     course = work / "nbgrader-course"
     stage_source(course)
@@ -107,28 +149,35 @@ def run_nbgrader(submissions: Path, made: list, work: Path) -> tuple[float, floa
     setup = time.perf_counter() - started
     started = time.perf_counter()
     for student in sorted({m[0] for m in made}):
-        nbgrader_cli(["db", "student", "add", student], course)
+        nbgrader_cli(["db", "student", "add", student], course, meter=meter)
     failed = []
     for aid in sorted({m[1] for m in made}):
         # exits non-zero when one student's notebook fails (e.g. a duplicated cell): that is the
         # students' doing, the others are graded all the same
-        if nbgrader_cli(["autograde", aid], course, check=False):
+        if nbgrader_cli(["autograde", aid], course, check=False, meter=meter):
             failed.append(aid)
     if failed:
         print(f"(nbgrader autograde reported failed submissions in {', '.join(failed)})")
     return setup, time.perf_counter() - started
 
 
-def run_ours(submissions: Path, work: Path, workers: int) -> tuple[float, list[dict], str]:
+def run_ours(submissions: Path, work: Path, workers: int, zygote: bool = True,
+             scheduler: str | None = None, meter: CpuMeter | None = None) -> tuple[float, list[dict], str]:
     out = work / "grade-out"
+    shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
-                             "--workers", str(workers)], cwd=REPO, env=env(), capture_output=True, text=True)
+                             "--workers", str(workers)] + ([] if zygote else ["--no-zygote"])
+                            + (["--scheduler", scheduler] if scheduler else []),
+                            cwd=REPO, env=env(), capture_output=True, text=True,
+                            preexec_fn=meter.join if meter else None)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"python -m autograder grade failed:\n{result.stderr[-3000:]}")
     sandboxed = "bubblewrap" in result.stderr  # `grade` lists the protections in force
-    isolation = ("sandboxed kernels + trusted verdict" if sandboxed
+    kernels = ("kernels forked from the warm zygote" if "kernels: forked from a warm" in result.stderr
+               else "a fresh kernel per submission")
+    isolation = (f"sandboxed kernels ({kernels}) + trusted verdict" if sandboxed
                  else "NO isolation on this machine (plain nbgrader kernels)")
     with open(out / "grades.csv", newline="") as handle:
         return seconds, list(csv.DictReader(handle)), isolation
@@ -146,12 +195,15 @@ def _execute(args: tuple[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def _warm() -> None:
+def _warm(group: str | None = None) -> None:
     import nbclient  # noqa: F401 - imported before the clock starts
     import nbformat  # noqa: F401 - imported before the clock starts
 
+    if group:   # the floor's processes and their kernels are measured by the same meter
+        (Path(group) / "cgroup.procs").write_text(str(os.getpid()))
 
-def run_floor(submissions: Path, made: list, work: Path, workers: int) -> float:
+
+def run_floor(submissions: Path, made: list, work: Path, workers: int, meter: CpuMeter | None = None) -> float:
     """Just execute every submitted notebook in a fresh kernel, next to the course's helper modules."""
     tasks = []
     for student, aid, nb_name, _ in made:
@@ -159,7 +211,8 @@ def run_floor(submissions: Path, made: list, work: Path, workers: int) -> float:
         shutil.copytree(COURSE_DIR / aid, folder, ignore=shutil.ignore_patterns("*.ipynb", "__pycache__"))
         shutil.copy(submissions / student / aid / f"{nb_name}.ipynb", folder / f"{nb_name}.ipynb")
         tasks.append((str(folder / f"{nb_name}.ipynb"), str(folder)))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_warm) as pool:
+    group = str(meter.group) if meter and meter.group else None
+    with ProcessPoolExecutor(max_workers=workers, initializer=_warm, initargs=(group,)) as pool:
         list(pool.map(_warm_noop, range(workers)))  # pool started before the clock, like warm workers
         started = time.perf_counter()
         list(pool.map(_execute, tasks))
@@ -170,49 +223,95 @@ def _warm_noop(_: int) -> None:
     return None
 
 
+def measure(students: int, workers: int, zygote: bool, work: Path) -> dict:
+    """Grade one synthetic class the three ways; print and return the numbers."""
+    work.mkdir(parents=True, exist_ok=True)
+    submissions = work / "submissions"
+    shutil.rmtree(submissions, ignore_errors=True)
+    made = make_class(submissions, students)
+    kinds = {}
+    for m in made:
+        kinds[m[3]] = kinds.get(m[3], 0) + 1
+    print(f"class: {len(made)} students x 1 notebook, chapters in turn; "
+          + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f"; {os.cpu_count()} cores")
+
+    meters = {name: CpuMeter(f"{students}-{name}") for name in ("nbgrader", "ours", "floor")}
+    try:
+        setup, nbgrader_seconds = run_nbgrader(submissions, made, work, meters["nbgrader"])
+        nbgrader_cpu = meters["nbgrader"].seconds()
+        print(f"nbgrader autograde (serial CLI): {nbgrader_seconds:.1f} s "
+              f"(+ {setup:.1f} s generate_assignment set-up, not counted); CPU {nbgrader_cpu:.1f} s")
+        ours, grades, isolation = run_ours(submissions, work, workers, zygote, meter=meters["ours"])
+        ours_cpu = meters["ours"].seconds()
+        statuses = {}
+        for row in grades:
+            statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+        print(f"python -m autograder grade --workers {workers}: {ours:.1f} s, everything included "
+              f"(set-up, grading, feedback, CSVs, report); CPU {ours_cpu:.1f} s; statuses: {statuses}; "
+              f"{isolation}")
+        floor = run_floor(submissions, made, work, workers, meters["floor"])
+        floor_cpu = meters["floor"].seconds()
+        print(f"floor (nbclient, fresh kernel per notebook, default graceful shutdown, {workers} in "
+              f"parallel, no grading): {floor:.1f} s; CPU {floor_cpu:.1f} s (CPU measured by: {meters['floor'].kind})")
+    finally:
+        for meter in meters.values():
+            meter.close()
+    result = {"students": students, "nbgrader": nbgrader_seconds, "ours": ours, "floor": floor,
+              "ours_cpu": ours_cpu / students, "floor_cpu": floor_cpu / students, "isolation": isolation}
+    print(f"grade / floor: {ours / floor:.2f}")
+    print(f"per-submission CPU: ours {result['ours_cpu']:.2f} s vs fresh kernel {result['floor_cpu']:.2f} s")
+    print(f"CPU: nbgrader autograde {nbgrader_cpu:.1f} s / ours {ours_cpu:.1f} s = {nbgrader_cpu / ours_cpu:.2f} "
+          "(steadier than wall time on a shared machine)")
+    print(f"speedup vs nbgrader autograde: {nbgrader_seconds / ours:.2f}")
+    return result
+
+
+def cluster_overhead(students: int, workers: int, scheduler: str, work: Path) -> None:
+    """The same class through the local pool and through the Dask cluster at `scheduler`."""
+    work.mkdir(parents=True, exist_ok=True)
+    made = make_class(work / "submissions", students)
+    local, local_rows, isolation = run_ours(work / "submissions", work / "local", workers)
+    print(f"local pool (--workers {workers}): {local:.1f} s; {isolation}")
+    remote, remote_rows, _ = run_ours(work / "submissions", work / "cluster", workers, scheduler=scheduler)
+    same = sorted((r["student_id"], r["score"], r["status"]) for r in local_rows) == \
+        sorted((r["student_id"], r["score"], r["status"]) for r in remote_rows)
+    print(f"Dask cluster at {scheduler}: {remote:.1f} s; {len(made)} rows, "
+          f"{'the same scores and statuses' if same else 'DIFFERENT scores or statuses'} as the local pool")
+    print(f"cluster / local pool: {remote / local:.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--students", type=int, default=40, help="class size (default: %(default)s)")
+    parser.add_argument("--students", type=int, nargs="+", default=[40],
+                        help="class size(s), measured in turn (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="workers for `grade` and the floor (default: number of cores, %(default)s)")
+    parser.add_argument("--no-zygote", action="store_true", help="grade with a fresh sandboxed kernel each")
     parser.add_argument("--keep", type=Path, default=None, help="keep the work folder here")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="instead: the overhead of grading on this Dask cluster against the local pool")
     args = parser.parse_args(argv)
     os.environ.update(env())
 
     work = Path(tempfile.mkdtemp(prefix="bench-grading-")) if args.keep is None else args.keep
     work.mkdir(parents=True, exist_ok=True)
     try:
-        submissions = work / "submissions"
-        shutil.rmtree(submissions, ignore_errors=True)
-        made = make_class(submissions, args.students)
-        kinds = {}
-        for m in made:
-            kinds[m[3]] = kinds.get(m[3], 0) + 1
-        print(f"class: {len(made)} students x 1 notebook, chapters in turn; "
-              + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f"; {os.cpu_count()} cores")
-
-        cpu = cpu_seconds()
-        setup, nbgrader_seconds = run_nbgrader(submissions, made, work)
-        nbgrader_cpu, cpu = cpu_seconds() - cpu, cpu_seconds()
-        print(f"nbgrader autograde (serial CLI): {nbgrader_seconds:.1f} s "
-              f"(+ {setup:.1f} s generate_assignment set-up, not counted); CPU {nbgrader_cpu:.1f} s with set-up")
-        ours, grades, isolation = run_ours(submissions, work, args.workers)
-        ours_cpu, cpu = cpu_seconds() - cpu, cpu_seconds()
-        statuses = {}
-        for row in grades:
-            statuses[row["status"]] = statuses.get(row["status"], 0) + 1
-        print(f"python -m autograder grade --workers {args.workers}: {ours:.1f} s, everything included "
-              f"(set-up, grading, feedback, CSVs, report); CPU {ours_cpu:.1f} s; statuses: {statuses}; "
-              f"{isolation}")
-        floor = run_floor(submissions, made, work, args.workers)
-        floor_cpu = cpu_seconds() - cpu
-        print(f"floor (nbclient, fresh kernel per notebook, default graceful shutdown, {args.workers} in "
-              f"parallel, no grading): {floor:.1f} s; CPU {floor_cpu:.1f} s")
-        print(f"grade / floor: {ours / floor:.2f}")
-        print(f"speedup vs nbgrader autograde: {nbgrader_seconds / ours:.2f}")
+        if args.scheduler:
+            for n in args.students:
+                cluster_overhead(n, args.workers, args.scheduler, work / f"cluster-{n}")
+            return 0
+        results = [measure(n, args.workers, not args.no_zygote, work / f"class-{n}") for n in args.students]
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
+    if len(results) > 1:
+        print("\nside by side (" + results[0]["isolation"] + f", {args.workers} workers):")
+        print(f"{'students':>9} {'nbgrader s':>11} {'grade s':>8} {'floor s':>8} {'speedup':>8} "
+              f"{'grade/floor':>12} {'CPU/sub ours':>13} {'CPU/sub fresh':>14}")
+        for r in results:
+            print(f"{r['students']:>9} {r['nbgrader']:>11.1f} {r['ours']:>8.1f} {r['floor']:>8.1f} "
+                  f"{r['nbgrader'] / r['ours']:>8.2f} {r['ours'] / r['floor']:>12.2f} "
+                  f"{r['ours_cpu']:>13.2f} {r['floor_cpu']:>14.2f}")
     return 0
 
 

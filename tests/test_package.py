@@ -116,6 +116,7 @@ def test_the_wheel_carries_the_source_the_kit_and_the_sandbox_files(wheel: Path)
             assert source.relative_to(PACKAGE_DIR.parent).as_posix() in names
     for needed in ("autograder/student_kit/course_kit.py", "autograder/nbgrader_config.py",
                    "autograder/verdict/inside/harness.py", "autograder/verdict/inside/zygote.py",
+                   "autograder/verdict/inside/kernel_child.py",
                    "autograder/grading/templates/report.html.j2", "autograder/verdict/exercises/ch1_the_idea.py"):
         assert needed in names
     assert not any("__pycache__" in n or n.startswith(("tests/", "course/", "solutions/")) for n in names)
@@ -143,3 +144,7 @@ def test_the_installed_wheel_grades_without_a_checkout(wheel: Path, tmp_path: Pa
         (row,) = list(csv.DictReader(handle))
     autograded = sum(cell.points for cell in source_program("ch1_the_idea", "the_idea").tests.values())
     assert (row["student_id"], row["status"], float(row["score"])) == ("ada", "ok", autograded), row
+    from autograder.sandbox import kernel_zygote
+
+    if kernel_zygote.available():   # the kernel was forked from the zygote the wheel ships
+        assert row["protections"] == "sandboxed (zygote kernel)", row

@@ -50,6 +50,9 @@ class GradeOptions:
     cell_timeout: int | None = None   # default: Execute.timeout of the course config
     seed: int | None = None           # the trusted verdict's random inputs (default: a fresh one per run)
     time_limit: float = limits.SUBMISSION_WALL_SECONDS
+    zygote: bool = True               # kernels forked from a warm sandboxed zygote (False: a fresh one each)
+    scheduler: str | None = None      # a Dask scheduler (tcp://host:8786): grade on its workers
+    allow_unsandboxed_workers: bool = False   # cluster workers without bubblewrap grade too (no isolation)
 
 
 def fail(message: str) -> int:
@@ -141,16 +144,33 @@ def _warm_report_imports() -> None:
     threading.Thread(target=work, daemon=True).start()
 
 
-def _say_protections(seed: int) -> None:
+def _say_protections(seed: int, zygote: bool) -> None:
     """Which protections this machine gives the batch: never claim one that is not in force."""
+    from autograder.sandbox import kernel_zygote
     from autograder.sandbox import run as sandbox
 
     print(f"grade: trusted-verdict seed {seed}; protections:", file=sys.stderr)
     for line in sandbox.describe_protections():
         print(f"  - {line}", file=sys.stderr)
+    if sandbox.mode() != "none":
+        kernels = ("kernels: forked from a warm sandboxed zygote per worker, each with a fresh uid, its own "
+                   "folder and /tmp and its caps" if zygote and kernel_zygote.available() else
+                   "kernels: a fresh sandboxed Python per submission" + ("" if zygote else " (--no-zygote)"))
+        print(f"  - {kernels}", file=sys.stderr)
     if sandbox.mode() == "none":
         print("grade: WARNING: no sandbox here: student code runs in nbgrader's kernel with this "
               "user's rights, as in plain nbgrader (install bubblewrap)", file=sys.stderr)
+
+
+def _pool(options: GradeOptions, course: Course, size: int):
+    """The local worker processes, or the Dask cluster at --scheduler (the same interface)."""
+    if options.scheduler:
+        from autograder.grading.cluster import ClusterPool
+
+        return ClusterPool(options.scheduler, course.template, options.allow_unsandboxed_workers)
+    from autograder.grading.pool import Pool
+
+    return Pool(min(options.workers, size), course.grading / "logs", options.zygote)
 
 
 def _grade(options: GradeOptions, course: Course, submissions: list[Submission], scratch: Path) -> int:
@@ -158,7 +178,6 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
 
     from sqlalchemy.exc import SAWarning
 
-    from autograder.grading.pool import Pool
     from autograder.verdict.program import fresh_seed
 
     warnings.filterwarnings("ignore", category=SAWarning)
@@ -173,7 +192,10 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
             if options.force or not finished(state, key, options.cell_timeout, options.time_limit):
                 candidates.append(sub)
     # Start the workers now: they import nbgrader while this process sets up the gradebook.
-    pool = Pool(min(options.workers, len(candidates)), course.grading / "logs") if candidates else None
+    try:
+        pool = _pool(options, course, len(candidates)) if candidates else None
+    except (OSError, TimeoutError) as error:
+        return fail(f"cannot reach the Dask scheduler at {options.scheduler}: {error}")
     try:
         try:
             course.prepare()
@@ -203,15 +225,18 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
             jobs, by_key, refreshed = [], {}, []
             run_seed = options.seed if options.seed is not None else fresh_seed()
             if todo:
-                _say_protections(run_seed)
+                _say_protections(run_seed, options.zygote)
+                if options.scheduler and pool is not None:
+                    print(f"grade: on the Dask cluster at {options.scheduler} ({pool.describe()}); each row's "
+                          "`protections` says what was in force on the worker that graded it", file=sys.stderr)
             for number, sub in enumerate(todo):
                 job = Job(sub.student_id, sub.assignment_id, {n: str(p) for n, p in sub.notebooks.items()},
                           str(course.template), str(scratch / f"{number:05d}"), options.cell_timeout,
-                          seed=run_seed)
+                          seed=run_seed, zygote=options.zygote)
                 jobs.append(job)
                 by_key[(sub.student_id, sub.assignment_id)] = (sub, job)
             if jobs and pool is None:
-                pool = Pool(min(options.workers, len(jobs)), course.grading / "logs")
+                pool = _pool(options, course, len(jobs))
             if jobs:
                 _warm_report_imports()
                 with _progress(len(jobs)) as bar:

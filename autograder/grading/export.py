@@ -48,6 +48,7 @@ GRADE_COLUMNS: dict[str, Callable[[Row], Any]] = {
     "mistakes": lambda r: " | ".join(r.state.get("mistakes", [])),  # the trusted verdict's diagnoses
     "graded_at": lambda r: r.state.get("graded_at", ""),
     "seed": lambda r: r.state.get("seed", ""),
+    "protections": lambda r: r.state.get("protections", ""),   # in force where it was graded (which worker)
 }
 
 TEST_COLUMNS: dict[str, Callable[[Row], Any]] = {

@@ -117,7 +117,9 @@ def _execute_class():
     return ExecuteShutdownInBackground
 
 
-def autograde_api(work: Path, cell_timeout: int | None, sandboxed: bool = False):
+def autograde_api(work: Path, cell_timeout: int | None, sandboxed: bool = False, zygote: bool = False):
+    """nbgrader's API on one submission's folder; `sandboxed`: the kernel in the sandbox, `zygote`:
+    forked from the worker's warm kernel sandbox (sandbox/kernel_zygote.py) instead of started afresh."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
@@ -150,6 +152,10 @@ def autograde_api(work: Path, cell_timeout: int | None, sandboxed: bool = False)
         from autograder.sandbox.kernel import SandboxedKernelManager
 
         config.Execute.kernel_manager_class = SandboxedKernelManager
+        if zygote:
+            from autograder.sandbox.kernel_zygote import ZygoteKernelManager
+
+            config.Execute.kernel_manager_class = ZygoteKernelManager
         config.SandboxedKernelManager.cell_timeout = int(config.Execute.timeout)
     # A kernel that died once dies again: report it instead of running the notebook twice.
     config.Execute.execute_retries = 0

@@ -44,7 +44,7 @@ class ForkedProcess:
     Enough of subprocess.Popen's interface for `Worker`.
     """
 
-    def __init__(self, log_path: Path, tmp: Path):
+    def __init__(self, log_path: Path, tmp: Path, zygote: bool = True):
         job_read, job_write = os.pipe()
         out_read, out_write = os.pipe()
         sys.stdout.flush()
@@ -66,7 +66,7 @@ class ForkedProcess:
                 use_tmp(tmp)
                 from autograder.grading.worker import serve
 
-                status = serve(os.fdopen(job_read, "r"), os.fdopen(out_write, "w", buffering=1))
+                status = serve(os.fdopen(job_read, "r"), os.fdopen(out_write, "w", buffering=1), zygote)
             except BaseException:  # noqa: BLE001 - the worker must never return into the parent's code
                 import traceback
 
@@ -109,8 +109,9 @@ def use_tmp(tmp: Path) -> None:
 
 
 class Worker:
-    def __init__(self, number: int, log_dir: Path, tmp: Path):
+    def __init__(self, number: int, log_dir: Path, tmp: Path, zygote: bool = True):
         self.number = number
+        self.zygote = zygote
         self.tmp = tmp
         self.log_path = log_dir / f"worker-{number}.log"
         self.proc = None
@@ -120,7 +121,7 @@ class Worker:
         """Fork (fast: nbgrader is already imported here) while this process has no other threads;
         otherwise start a fresh interpreter."""
         if fork and threading.active_count() == 1 and hasattr(os, "fork"):
-            self.proc = ForkedProcess(self.log_path, self.tmp)
+            self.proc = ForkedProcess(self.log_path, self.tmp, self.zygote)
             return
         env = dict(os.environ)
         bin_dir = str(Path(sys.executable).parent)
@@ -131,7 +132,8 @@ class Worker:
         package_parent = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = package_parent + os.pathsep + env.get("PYTHONPATH", "")
         with open(self.log_path, "a") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "autograder.grading.worker"],
+            self.proc = subprocess.Popen([sys.executable, "-m", "autograder.grading.worker"]
+                                         + ([] if self.zygote else ["--no-zygote"]),
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                                          text=True, bufsize=1, env=env, cwd=str(self.log_path.parent))
 
@@ -215,13 +217,13 @@ class Pool:
     stay under 108 bytes), removed when the pool closes, also after a worker was killed, and by the
     next pool after the whole batch was killed."""
 
-    def __init__(self, workers: int, log_dir: Path):
+    def __init__(self, workers: int, log_dir: Path, zygote: bool = True):
         import tempfile
 
         log_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_folders(Path(tempfile.gettempdir()))
         self.tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))
-        self.workers = [Worker(n, log_dir, self.tmp) for n in range(max(1, workers))]
+        self.workers = [Worker(n, log_dir, self.tmp, zygote) for n in range(max(1, workers))]
         import nbgrader.apps  # noqa: F401 - imported once here, inherited by the forked workers
 
         for worker in self.workers:

@@ -34,6 +34,7 @@ class Job:
     feedback: bool = True
     seed: int | None = None       # the trusted verdict's random inputs (logged, so a grade can be reproduced)
     slimmed: str = ""             # set by prepare_workdir: what the graded copy left out
+    zygote: bool = True           # fork the kernel from the worker's warm kernel sandbox where it can be had
 
 
 @dataclass
@@ -58,7 +59,8 @@ class Outcome:
     seconds: float = 0.0
     log_tail: str = ""
     seed: int | None = None
-    protections: str = ""         # "sandboxed" (kernel and verdict) or "in-process" (no isolation here)
+    protections: str = ""         # "sandboxed (zygote kernel)" or "sandboxed (fresh kernel)" (kernel and
+                                  # verdict in the sandbox) or "in-process" (no isolation here)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -126,7 +128,7 @@ def verdict_server():
 
 def stop_verdict_server() -> None:
     if _SERVER and _SERVER[0][0] == os.getpid():
-        _SERVER[0][1].close()
+        _SERVER[0][1].stop()
     _SERVER.clear()
 
 
@@ -143,8 +145,12 @@ def grade_isolated(job: Job) -> Outcome:
     started = time.monotonic()
     template = Path(job.template).resolve()
     seed = job.seed if job.seed is not None else fresh_seed()
-    outcome = grade_with_nbgrader(job, sandboxed=True, feedback=False)
-    outcome.seed, outcome.protections = seed, "sandboxed"
+    from autograder.sandbox import kernel_zygote
+
+    zygote = job.zygote and kernel_zygote.ready()
+    outcome = grade_with_nbgrader(job, sandboxed=True, feedback=False, zygote=zygote)
+    outcome.seed = seed
+    outcome.protections = "sandboxed (zygote kernel)" if zygote else "sandboxed (fresh kernel)"
     cell_timeout = job.cell_timeout or _configured_cell_timeout()
     nbgrader_finished = outcome.status in NBGRADER_FINISHED
     by_name = {nb.name: nb for nb in outcome.notebooks}
@@ -224,7 +230,7 @@ def feedback_with_final_scores(job: Job, outcome: Outcome) -> None:
         outcome.log_tail = (feedback.get("log", "") or "")[-3000:]
 
 
-def grade_with_nbgrader(job: Job, sandboxed: bool, feedback: bool = True) -> Outcome:
+def grade_with_nbgrader(job: Job, sandboxed: bool, feedback: bool = True, zygote: bool = False) -> Outcome:
     """nbgrader autograde (sanitize + execute in a fresh kernel) and generate_feedback, for one
     student's one assignment, in `job.workdir`. Never raises for anything the student handed in.
     `sandboxed`: the kernel runs in the sandbox (autograder/sandboxed_kernel.py). `feedback`: make
@@ -236,7 +242,7 @@ def grade_with_nbgrader(job: Job, sandboxed: bool, feedback: bool = True) -> Out
 
     started = time.monotonic()
     work = prepare_workdir(job)
-    api = autograde_api(work, job.cell_timeout, sandboxed)
+    api = autograde_api(work, job.cell_timeout, sandboxed, zygote)
     outcome = Outcome(job.student_id, job.assignment_id, OK)
     result = api.autograde(job.assignment_id, job.student_id, force=True, create=True)
     log = result.get("log", "") or ""
@@ -289,7 +295,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def serve(jobs=None, protocol=None) -> int:
+def serve(jobs=None, protocol=None, zygote: bool = True) -> int:
     """Worker loop: one JSON job per line in, one JSON outcome per line out.
 
     Run as `python -m autograder.grading.worker` it uses stdin and the original stdout (anything
@@ -317,6 +323,10 @@ def serve(jobs=None, protocol=None) -> int:
             verdict_server().start()  # torch imported once, while the batch gets ready
         except Exception as error:  # noqa: BLE001 - started again on first use, else tests run one-shot
             print(f"verdict server not started: {error}", file=sys.stderr)
+        from autograder.sandbox import kernel_zygote
+
+        if zygote:
+            kernel_zygote.ready()   # the kernels' imports, once, while the batch gets ready
 
     for line in jobs:
         if not line.strip():
@@ -333,8 +343,11 @@ def serve(jobs=None, protocol=None) -> int:
         protocol.flush()
     finish_kernel_shutdowns()
     stop_verdict_server()
+    from autograder.sandbox.kernel_zygote import stop_kernel_zygote
+
+    stop_kernel_zygote()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(serve())
+    sys.exit(serve(zygote="--no-zygote" not in sys.argv))

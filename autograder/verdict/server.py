@@ -46,15 +46,22 @@ class VerdictServer:
         self.number = 0
 
     # ------------------------------------------------------------------ life cycle
+    files: tuple[Path, ...] = (ZYGOTE, HARNESS)   # copied into the sandbox folder
+    prefix = "verdict-server-"
+
+    def command(self, control: list[str]) -> list[str]:
+        """The sandboxed command line of the zygote, given its two control descriptors."""
+        limits = replace(self.limits, cpu_seconds=VERDICT_SERVER_CPU_SECONDS)
+        assert self.folder is not None
+        return sandboxed_argv([sys.executable, "-I", "-B", "zygote.py", *control], self.folder, limits)
+
     def start(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="verdict-server-"))
-        shutil.copyfile(ZYGOTE, self.folder / "zygote.py")
-        shutil.copyfile(HARNESS, self.folder / "harness.py")
+        self.folder = Path(tempfile.mkdtemp(prefix=self.prefix))
+        for file in self.files:
+            shutil.copyfile(file, self.folder / file.name)
         to_zygote_r, self._to_zygote = os.pipe()
         self._from_zygote, from_zygote_w = os.pipe()
-        limits = replace(self.limits, cpu_seconds=VERDICT_SERVER_CPU_SECONDS)
-        argv = sandboxed_argv([sys.executable, "-I", "-B", "zygote.py", str(to_zygote_r), str(from_zygote_w)],
-                              self.folder, limits)
+        argv = self.command([str(to_zygote_r), str(from_zygote_w)])
         self.log = self.folder.with_suffix(".log")
         try:
             with open(self.log, "wb") as log:
@@ -73,6 +80,20 @@ class VerdictServer:
             tail = self.log_tail()
             self.close()
             raise ServerFailed(f"the verdict server did not start: {tail}")
+
+    def stop(self, seconds: float = 3.0) -> None:
+        """End the server the orderly way (no more commands: the zygote exits), else kill it."""
+        if self.proc is not None:
+            try:
+                os.close(self._to_zygote)
+            except OSError:
+                pass
+            self._to_zygote = -1
+            try:
+                self.proc.wait(timeout=seconds)
+            except subprocess.TimeoutExpired:
+                pass
+        self.close()
 
     def close(self) -> None:
         if self.proc is not None:

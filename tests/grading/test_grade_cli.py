@@ -133,10 +133,21 @@ def test_rerun_skips_then_picks_up_manual_scores_and_force_regrades(graded):
     assert "graded 0 submission(s)" in again.stdout and "skipped 6" in again.stdout, again.stdout
     assert float(by_student(out / "grades.csv")[("alice", CH2)]["score"]) == 6.5
 
-    before = by_student(out / "grades.csv")[("bob", CH2)]["graded_at"]
-    forced = grade(subs, "--out", out, "--force", "--workers", "2", "--cell-timeout", CELL_TIMEOUT * 3, check=True)
+    first = by_student(out / "grades.csv")
+    before = first[("bob", CH2)]["graded_at"]
+    # regraded with a fresh sandboxed kernel per submission: the same grades as the warm zygote's kernels
+    forced = grade(subs, "--out", out, "--force", "--workers", "2", "--cell-timeout", CELL_TIMEOUT * 3,
+                   "--no-zygote", check=True)
     assert "graded 6 submission(s)" in forced.stdout, forced.stdout
     grades = by_student(out / "grades.csv")
+    from autograder.sandbox import kernel_zygote
+
+    if kernel_zygote.available():
+        assert all(r["protections"] == "sandboxed (zygote kernel)" for r in first.values()), first
+        assert all(r["protections"] == "sandboxed (fresh kernel)" for r in grades.values()), grades
+        assert "kernels: a fresh sandboxed Python per submission (--no-zygote)" in forced.stderr
+    assert {k: (r["score"], r["status"]) for k, r in grades.items()} == \
+        {k: (r["score"], r["status"]) for k, r in first.items()}
     assert float(grades[("alice", CH2)]["score"]) == 6.5, "nbgrader keeps the manual score on a regrade"
     assert grades[("bob", CH2)]["graded_at"] >= before
     feedback = (out / "feedback" / "alice" / CH2 / f"{NB2}.html").read_text()

@@ -16,6 +16,11 @@ test sees what an earlier one did:
 Control protocol (one line each way per test, on the two descriptors given as arguments):
   grader -> zygote: `run N CPU_SECONDS WALL_SECONDS`  (the program is in program-N.json)
   zygote -> grader: `exit N RETURNCODE TIMED_OUT`     (the report is in out-N; RETURNCODE < 0: signal)
+With the `kernel` profile (`zygote.py IN OUT kernel`, the sandbox started as root so that each child
+can take a fresh user id, see kernel_child.py) a child is a notebook's kernel instead:
+  grader -> zygote: `kernel N CPU_SECONDS WALL_SECONDS UID PROCESSES TMP_BYTES`  (folder k-N holds its files)
+  grader -> zygote: `signal N SIGNAL`  (while kernel N runs: to its whole session)
+  zygote -> grader: `exit N RETURNCODE TIMED_OUT`  once it ended and everything it left was cleaned
 It imports nothing from the grader's package (none of it is reachable inside the sandbox).
 """
 import ctypes
@@ -28,11 +33,16 @@ import stat
 import sys
 import time
 
+# The profile: `verdict` (tests of the trusted verdict) or `kernel` (a notebook's kernel per child).
+PROFILE = sys.argv[3] if __name__ == "__main__" and len(sys.argv) > 3 else "verdict"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
-import harness
+if PROFILE == "kernel":
+    import kernel_child  # ipykernel, torch, numpy, matplotlib: imported once, here
+else:
+    import harness
 
+    harness.load_torch()
 sys.path.pop(0)  # and so do the tests: nothing is imported from the scratch folder
-harness.load_torch()
 
 SCRATCH = ("/sandbox", "/tmp", "/dev/shm", "/dev/mqueue")   # /dev/mqueue: POSIX message queues
 PR_SET_DUMPABLE, IPC_RMID = 4, 0
@@ -188,14 +198,70 @@ def child(number: int, cpu_seconds: int, report: int, control: tuple) -> None:
         os._exit(70)
 
 
-def wait(pid: int, wall_seconds: float) -> tuple:
-    """(returncode, timed_out) of the child, killed at the wall-clock limit."""
-    pidfd = os.pidfd_open(pid)
+def kernel(number: int, cpu_seconds: int, uid: int, processes: int, tmp_bytes: int, control: tuple) -> None:
     try:
-        ready, _, _ = select.select([pidfd], [], [], wall_seconds)
+        for fd in control:
+            os.close(fd)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+        kernel_child.run(number, uid, cpu_seconds, processes, tmp_bytes)
+        os._exit(0)
+    finally:
+        os._exit(70)
+
+
+class Commands:
+    """Lines from the grader, readable while a child runs (`signal` may come then)."""
+
+    def __init__(self, fd: int):
+        self.fd, self.buffer = fd, b""
+
+    def feed(self) -> None:
+        chunk = os.read(self.fd, 4096)
+        if not chunk:
+            raise EOFError
+        self.buffer += chunk
+
+    def pending(self) -> bool:
+        return b"\n" in self.buffer
+
+    def next(self) -> list:
+        while not self.pending():
+            self.feed()
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.split()
+
+
+def wait(pid: int, wall_seconds: float, commands: Commands) -> tuple:
+    """(returncode, timed_out) of the child, killed at the wall-clock limit; `signal` commands for it
+    go to its whole session (a kernel's process group) meanwhile."""
+    pidfd = os.pidfd_open(pid)
+    deadline, timed_out = time.monotonic() + wall_seconds, False
+    try:
+        while True:
+            while commands.pending() and commands.buffer.startswith(b"signal "):
+                _, _, signum = commands.next()
+                try:
+                    os.killpg(pid, int(signum))
+                except (ProcessLookupError, PermissionError):
+                    os.kill(pid, int(signum))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select([pidfd, commands.fd], [], [], left)
+            if pidfd in ready:
+                break
+            if commands.fd in ready:
+                try:
+                    commands.feed()
+                except EOFError:  # the grader is gone: so is this test
+                    timed_out = True
+                    break
     finally:
         os.close(pidfd)
-    timed_out = not ready
     if timed_out:
         os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
@@ -209,23 +275,38 @@ def serve(control_in: int, control_out: int) -> int:
     for folder in SCRATCH:
         layout(folder, layout_paths)
     os.write(control_out, b"ready\n")
-    commands = os.fdopen(control_in, "rb", buffering=0)
-    for line in iter(commands.readline, b""):
-        word, number, cpu_seconds, wall_seconds = line.split()
-        assert word == b"run"
+    commands = Commands(control_in)
+    while True:
+        try:
+            word, number, cpu_seconds, wall_seconds, *more = commands.next()
+        except EOFError:
+            return 0
+        except ValueError:
+            continue  # a `signal` for a child that has already ended
         number, cpu_seconds, wall_seconds = int(number), int(cpu_seconds), float(wall_seconds)
-        report_name = f"out-{number}"
-        program = f"/sandbox/program-{number}.json"
-        empty("/sandbox", layout_paths | {program})
-        report = os.open(report_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        pid = os.fork()
-        if pid == 0:
-            child(number, cpu_seconds, report, (control_in, control_out))
-        os.close(report)
-        returncode, timed_out = wait(pid, wall_seconds)
-        clean_up(layout_paths, f"/sandbox/{report_name}")
+        control = (control_in, control_out)
+        if word == b"kernel" and PROFILE == "kernel":
+            uid, processes, tmp_bytes = (int(value) for value in more)
+            keep = f"/sandbox/k-{number}"
+            empty("/sandbox", layout_paths | {keep} | layout(keep, set()))
+            pid = os.fork()
+            if pid == 0:
+                kernel(number, cpu_seconds, uid, processes, tmp_bytes, control)
+            keep = ""
+        elif word == b"run" and PROFILE != "kernel":
+            keep = f"/sandbox/out-{number}"
+            program = f"/sandbox/program-{number}.json"
+            empty("/sandbox", layout_paths | {program})
+            report = os.open(keep, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            pid = os.fork()
+            if pid == 0:
+                child(number, cpu_seconds, report, control)
+            os.close(report)
+        else:
+            raise ValueError(f"unknown command {word!r}")
+        returncode, timed_out = wait(pid, wall_seconds, commands)
+        clean_up(layout_paths, keep)
         os.write(control_out, f"exit {number} {returncode} {int(timed_out)}\n".encode())
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,80 @@
+"""A notebook's kernel, forked from the warm zygote (zygote.py, `kernel` profile), inside the sandbox.
+
+Importing this module is the zygote's preload: ipykernel, IPython, numpy, torch and matplotlib, the
+start-up every kernel would otherwise pay. `run` is what a forked child does, in this order, before
+it reads anything a student wrote:
+
+* a session of its own and a mount namespace of its own: its folder (the grader made
+  /sandbox/k-N for it) bound over /sandbox, a fresh size-capped /tmp and /dev/shm, so it sees no
+  file of another kernel and leaves nothing behind in the zygote's view;
+* its caps: CPU seconds and processes (the rest it inherits from the sandbox);
+* a fresh unprivileged user id (chosen by the grader), no supplementary groups, an empty capability
+  bounding set, no_new_privs; it checks that no capability is left before it starts the kernel.
+
+Standard library and the kernel's own packages only: nothing of the grader's package is reachable here.
+"""
+import ctypes
+import os
+import resource
+import sys
+
+import IPython  # noqa: F401 - preloaded once in the zygote
+import ipykernel.ipkernel  # noqa: F401 - preloaded once in the zygote
+import ipykernel.kernelapp
+import matplotlib.pyplot  # noqa: F401 - preloaded once in the zygote (backend from MPLBACKEND)
+import numpy  # noqa: F401 - preloaded once in the zygote
+import torch  # noqa: F401 - preloaded once in the zygote
+
+try:
+    import ipywidgets  # noqa: F401 - the learning-rate slider of chapter 2
+except ImportError:
+    pass
+
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
+CONNECTION_FILE = "/sandbox/kernel.json"
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        raise OSError(ctypes.get_errno(), f"{what} failed")
+
+
+def own_places(libc, folder: str, tmp_bytes: int) -> None:
+    """/sandbox = this kernel's folder; a fresh /tmp and /dev/shm; nothing shared with the zygote."""
+    _check(libc.unshare(CLONE_NEWNS), "unshare(mount namespace)")
+    _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "making mounts private")
+    _check(libc.mount(folder.encode(), b"/sandbox", None, MS_BIND | MS_REC, None), "binding the kernel folder")
+    options = f"size={tmp_bytes},mode=1777".encode()
+    for place in (b"/tmp", b"/dev/shm"):
+        if os.path.isdir(place):
+            _check(libc.mount(b"tmpfs", place, b"tmpfs", MS_NOSUID | MS_NODEV, options), f"mounting {place!r}")
+    os.chdir("/sandbox")
+
+
+def become(libc, uid: int) -> None:
+    """The fresh unprivileged identity: no groups, no capabilities now or ever after."""
+    for cap in range(64):
+        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # EINVAL past the last capability: nothing to drop
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)   # drops the permitted and effective capabilities
+    _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    with open("/proc/self/status") as status:
+        fields = dict(line.split(":", 1) for line in status.read().splitlines() if ":" in line)
+    if os.getuid() != uid or any(int(fields[f].strip(), 16) for f in ("CapPrm", "CapEff", "CapBnd", "CapAmb")):
+        raise OSError("the kernel kept a capability or its old identity")
+
+
+def run(number: int, uid: int, cpu_seconds: int, processes: int, tmp_bytes: int) -> None:
+    """The child's whole life: its sandbox identity, then the kernel until it is shut down."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    os.setsid()
+    own_places(libc, f"/sandbox/k-{number}", tmp_bytes)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    become(libc, uid)
+    sys.path.insert(0, "/sandbox")  # as `python -m ipykernel_launcher` started in the notebook's folder
+    sys.argv = ["ipykernel_launcher", "-f", CONNECTION_FILE]
+    ipykernel.kernelapp.IPKernelApp.launch_instance(argv=sys.argv[1:])
