@@ -25,6 +25,7 @@ import torch
 
 from autograder.paths import COURSE_DIR, SOURCE_DIR, assignments, notebooks
 from autograder.verdict.exercises import Exercise, exercises
+from autograder.verdict.source import source_program
 from support import synthetic
 
 HARNESS = Path(__file__).resolve().parents[2] / "autograder" / "verdict" / "inside" / "harness.py"
@@ -136,11 +137,14 @@ def descent_path(single_step, theta, learning_rate, number_steps):
 
 
 def planted_solution(aid: str, exercise: Exercise) -> str:
-    """The source's solution of `exercise`, renamed, with the reference code it is graded with."""
+    """The source's solution of `exercise`, renamed, with the imports of the notebook and the reference
+    code it is graded with."""
     (nb,) = notebooks(aid)
     code = synthetic.reference_answers(aid, nb)[exercise.cell_id]
     name = exercise.params["function"]
-    return f"\n\n{exercise.overrides}\n" + code.replace(f"def {name}(", f"def _planted_{name}(") + "\n"
+    imports = "\n".join(line for line in source_program(aid, nb).setup.splitlines()
+                        if line.startswith(("import ", "from ")))
+    return f"\n\n{imports}\n{exercise.overrides}\n" + code.replace(f"def {name}(", f"def _planted_{name}(") + "\n"
 
 
 PLANTED = [(aid, e) for aid in assignments() for nb in notebooks(aid) for e in exercises(aid, nb).values()
