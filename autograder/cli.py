@@ -25,7 +25,7 @@ def _grade(args: argparse.Namespace) -> int:
 
     return grade(GradeOptions(submissions=args.submissions, out=args.out, workers=args.workers, db=args.db,
                               force=args.force, cell_timeout=args.cell_timeout, seed=args.seed,
-                              time_limit=args.time_limit, zygote=not args.no_zygote,
+                              time_limit=args.time_limit, zygote=args.zygote,
                               scheduler=args.scheduler, allow_unsandboxed_workers=args.allow_unsandboxed_workers))
 
 
@@ -82,9 +82,10 @@ def parser() -> argparse.ArgumentParser:
                             "recorded in grades.csv so a grade can be reproduced)")
     grade.add_argument("--time-limit", type=float, default=limits.SUBMISSION_WALL_SECONDS, metavar="SECONDS",
                        help="stop grading one submission after this long, wall clock (default: %(default)s)")
-    grade.add_argument("--no-zygote", action="store_true",
-                       help="start a fresh sandboxed kernel per submission instead of forking it from the "
-                            "worker's warm sandboxed kernel (slower; the same isolation)")
+    grade.add_argument("--zygote", action="store_true",
+                       help="fork each kernel from the worker's warm sandboxed zygote instead of starting a "
+                            "fresh sandboxed Python (faster; the kernel's folder is capped per file only, "
+                            "not in total)")
     grade.add_argument("--scheduler", metavar="ADDRESS", default=None,
                        help="grade on the workers of this Dask cluster, e.g. tcp://host:8786 (default: "
                             "local worker processes)")

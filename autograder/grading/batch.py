@@ -50,7 +50,7 @@ class GradeOptions:
     cell_timeout: int | None = None   # default: Execute.timeout of the course config
     seed: int | None = None           # the trusted verdict's random inputs (default: a fresh one per run)
     time_limit: float = limits.SUBMISSION_WALL_SECONDS
-    zygote: bool = True               # kernels forked from a warm sandboxed zygote (False: a fresh one each)
+    zygote: bool = False              # kernels forked from a warm sandboxed zygote (default: a fresh one each)
     scheduler: str | None = None      # a Dask scheduler (tcp://host:8786): grade on its workers
     allow_unsandboxed_workers: bool = False   # cluster workers without bubblewrap grade too (no isolation)
 
@@ -155,7 +155,7 @@ def _say_protections(seed: int, zygote: bool) -> None:
     if sandbox.mode() != "none":
         kernels = ("kernels: forked from a warm sandboxed zygote per worker, each with a fresh uid, its own "
                    "folder and /tmp and its caps" if zygote and kernel_zygote.available() else
-                   "kernels: a fresh sandboxed Python per submission" + ("" if zygote else " (--no-zygote)"))
+                   "kernels: a fresh sandboxed Python per submission" + (" (no zygote here)" if zygote else ""))
         print(f"  - {kernels}", file=sys.stderr)
     if sandbox.mode() == "none":
         print("grade: WARNING: no sandbox here: student code runs in nbgrader's kernel with this "

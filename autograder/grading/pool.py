@@ -44,7 +44,7 @@ class ForkedProcess:
     Enough of subprocess.Popen's interface for `Worker`.
     """
 
-    def __init__(self, log_path: Path, tmp: Path, zygote: bool = True):
+    def __init__(self, log_path: Path, tmp: Path, zygote: bool = False):
         job_read, job_write = os.pipe()
         out_read, out_write = os.pipe()
         sys.stdout.flush()
@@ -109,7 +109,7 @@ def use_tmp(tmp: Path) -> None:
 
 
 class Worker:
-    def __init__(self, number: int, log_dir: Path, tmp: Path, zygote: bool = True):
+    def __init__(self, number: int, log_dir: Path, tmp: Path, zygote: bool = False):
         self.number = number
         self.zygote = zygote
         self.tmp = tmp
@@ -133,7 +133,7 @@ class Worker:
         env["PYTHONPATH"] = package_parent + os.pathsep + env.get("PYTHONPATH", "")
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "autograder.grading.worker"]
-                                         + ([] if self.zygote else ["--no-zygote"]),
+                                         + (["--zygote"] if self.zygote else []),
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                                          text=True, bufsize=1, env=env, cwd=str(self.log_path.parent))
 
@@ -217,7 +217,7 @@ class Pool:
     stay under 108 bytes), removed when the pool closes, also after a worker was killed, and by the
     next pool after the whole batch was killed."""
 
-    def __init__(self, workers: int, log_dir: Path, zygote: bool = True):
+    def __init__(self, workers: int, log_dir: Path, zygote: bool = False):
         import tempfile
 
         log_dir.mkdir(parents=True, exist_ok=True)

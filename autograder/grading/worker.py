@@ -34,7 +34,7 @@ class Job:
     feedback: bool = True
     seed: int | None = None       # the trusted verdict's random inputs (logged, so a grade can be reproduced)
     slimmed: str = ""             # set by prepare_workdir: what the graded copy left out
-    zygote: bool = True           # fork the kernel from the worker's warm kernel sandbox where it can be had
+    zygote: bool = False          # fork the kernel from the worker's warm kernel sandbox where it can be had
 
 
 @dataclass
@@ -295,7 +295,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def serve(jobs=None, protocol=None, zygote: bool = True) -> int:
+def serve(jobs=None, protocol=None, zygote: bool = False) -> int:
     """Worker loop: one JSON job per line in, one JSON outcome per line out.
 
     Run as `python -m autograder.grading.worker` it uses stdin and the original stdout (anything
@@ -350,4 +350,4 @@ def serve(jobs=None, protocol=None, zygote: bool = True) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(serve(zygote="--no-zygote" not in sys.argv))
+    sys.exit(serve(zygote="--zygote" in sys.argv))

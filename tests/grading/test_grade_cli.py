@@ -135,17 +135,17 @@ def test_rerun_skips_then_picks_up_manual_scores_and_force_regrades(graded):
 
     first = by_student(out / "grades.csv")
     before = first[("bob", CH2)]["graded_at"]
-    # regraded with a fresh sandboxed kernel per submission: the same grades as the warm zygote's kernels
+    # regraded with kernels forked from the warm zygote: the same grades as fresh sandboxed kernels
     forced = grade(subs, "--out", out, "--force", "--workers", "2", "--cell-timeout", CELL_TIMEOUT * 3,
-                   "--no-zygote", check=True)
+                   "--zygote", check=True)
     assert "graded 6 submission(s)" in forced.stdout, forced.stdout
     grades = by_student(out / "grades.csv")
     from autograder.sandbox import kernel_zygote
 
     if kernel_zygote.available():
-        assert all(r["protections"] == "sandboxed (zygote kernel)" for r in first.values()), first
-        assert all(r["protections"] == "sandboxed (fresh kernel)" for r in grades.values()), grades
-        assert "kernels: a fresh sandboxed Python per submission (--no-zygote)" in forced.stderr
+        assert all(r["protections"] == "sandboxed (fresh kernel)" for r in first.values()), first
+        assert all(r["protections"] == "sandboxed (zygote kernel)" for r in grades.values()), grades
+        assert "kernels: forked from a warm sandboxed zygote" in forced.stderr
     assert {k: (r["score"], r["status"]) for k, r in grades.items()} == \
         {k: (r["score"], r["status"]) for k, r in first.items()}
     assert float(grades[("alice", CH2)]["score"]) == 6.5, "nbgrader keeps the manual score on a regrade"
