@@ -94,7 +94,10 @@ def test_adversarial_case_scores_exactly(graded, name: str) -> None:
 
 def test_breaking_the_run_is_recorded(graded) -> None:
     verdicts, _ = graded
-    assert "wall-clock" in verdicts["infinite_loop"]["test_gradient_descent"].reason
+    # a busy loop meets the CPU limit (the wall clock also allows the notebook's cells their time),
+    # or the wall clock on a machine too busy to give it the CPU
+    endless = verdicts["infinite_loop"]["test_gradient_descent"].reason
+    assert "did not finish" in endless and ("CPU time limit" in endless or "wall-clock" in endless), endless
     assert "wall-clock" in verdicts["sleep_forever"]["test_grad"].reason
     assert "output" in verdicts["output_flood"]["test_loss"].reason
     assert "MemoryError" in verdicts["memory_hog"]["test_single_step_gradient_descent"].reason
