@@ -15,7 +15,7 @@ from nbclient import NotebookClient
 from autograder.sandbox import kernel_zygote
 
 pytestmark = pytest.mark.skipif(not kernel_zygote.available(),
-                                reason="a fresh uid per kernel needs bubblewrap as root")
+                                reason="the kernel zygote needs bubblewrap as root and a Python install outside /tmp")
 
 LOOK = textwrap.dedent("""
     import json, os
