@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,6 +20,7 @@ from autograder.paths import REPO_ROOT
 from autograder.sandbox.run import mode
 from support import synthetic
 from support.grade_fixtures import CH2, NB2, by_student, env, grade, put
+from support.instructor_browser import free_port, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
@@ -46,12 +43,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     work = tmp_path_factory.mktemp("formgrader")
@@ -67,36 +58,14 @@ def formgrader(graded):
     """The README's command, started on OUT; yields (base URL, token)."""
     _, out = graded
     tmp = out.parent
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     environment = {**env(), "JUPYTER_CONFIG_DIR": str(tmp / "config"), "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
                    "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces")}
-    log = (tmp / "formgrade.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "autograder", "formgrade", str(out), "--no-browser", "--ip=127.0.0.1",
-         f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}"],
-        cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    argv = [sys.executable, "-m", "autograder", "formgrade", str(out), "--no-browser", "--ip=127.0.0.1",
+            f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}"]
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/formgrader?token={token}", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("formgrade did not start:\n" + (tmp / "formgrade.log").read_text()[-3000:])
-            time.sleep(0.5)
+    with serving(argv, f"{base}/formgrader?token={token}", REPO_ROOT, environment, tmp / "formgrade.log"):
         yield base, token
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

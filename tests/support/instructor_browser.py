@@ -49,35 +49,24 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def formgrader(out: Path, scratch: Path) -> Iterator[tuple[str, str]]:
-    """nbgrader's formgrader over the graded OUT; yields (base URL, token)."""
-    port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
-           "JUPYTER_CONFIG_DIR": str(scratch / "config"), "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"),
-           "JUPYTER_DATA_DIR": str(scratch / "data")}
-    log_path = scratch / "formgrader.log"
+def serving(argv: list[str], ready_url: str, cwd: Path, env: dict, log_path: Path) -> Iterator[None]:
+    """A server started by the test: up once `ready_url` answers 200, stopped when the block ends."""
     log = log_path.open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={out}",
-         "--ServerApp.jpserver_extensions={'nbgrader.server_extensions.formgrader': True}",
-         *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])],
-        cwd=out, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/formgrader/?token={token}", timeout=2) as reply:
+                with urllib.request.urlopen(ready_url, timeout=2) as reply:
                     if reply.status == 200:
                         break
             except OSError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
                 log.flush()
-                raise RuntimeError("formgrader did not start:\n" + log_path.read_text()[-3000:])
+                raise RuntimeError(f"{argv[2:4]} did not start:\n" + log_path.read_text()[-3000:])
             time.sleep(0.3)
-        yield base, token
+        yield
     finally:
         server.terminate()
         try:
@@ -85,6 +74,22 @@ def formgrader(out: Path, scratch: Path) -> Iterator[tuple[str, str]]:
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+@contextlib.contextmanager
+def formgrader(out: Path, scratch: Path) -> Iterator[tuple[str, str]]:
+    """nbgrader's formgrader over the graded OUT; yields (base URL, token)."""
+    port, token = free_port(), secrets.token_hex(16)
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+           "JUPYTER_CONFIG_DIR": str(scratch / "config"), "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"),
+           "JUPYTER_DATA_DIR": str(scratch / "data")}
+    argv = [sys.executable, "-m", "jupyter", "server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={out}",
+            "--ServerApp.jpserver_extensions={'nbgrader.server_extensions.formgrader': True}",
+            *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])]
+    base = f"http://127.0.0.1:{port}"
+    with serving(argv, f"{base}/formgrader/?token={token}", out, env, scratch / "formgrader.log"):
+        yield base, token
 
 
 def visit(browser, url: str, screenshot: Path | None = None) -> Visit:
