@@ -82,10 +82,10 @@ def parser() -> argparse.ArgumentParser:
                             "recorded in grades.csv so a grade can be reproduced)")
     grade.add_argument("--time-limit", type=float, default=limits.SUBMISSION_WALL_SECONDS, metavar="SECONDS",
                        help="stop grading one submission after this long, wall clock (default: %(default)s)")
-    grade.add_argument("--zygote", action="store_true",
-                       help="fork each kernel from the worker's warm sandboxed zygote instead of starting a "
-                            "fresh sandboxed Python (faster; the kernel's folder is capped per file only, "
-                            "not in total)")
+    grade.add_argument("--no-zygote", dest="zygote", action="store_false",
+                       help="start a fresh sandboxed Python for each kernel instead of forking it from the "
+                            "worker's warm sandboxed zygote (the default where the zygote can be had)")
+    grade.add_argument("--zygote", dest="zygote", action="store_true", help=argparse.SUPPRESS)
     grade.add_argument("--scheduler", metavar="ADDRESS", default=None,
                        help="grade on the workers of this Dask cluster, e.g. tcp://host:8786 (default: "
                             "local worker processes)")

@@ -167,7 +167,7 @@ def run_ours(submissions: Path, work: Path, workers: int, zygote: bool = True,
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
-                             "--workers", str(workers)] + (["--zygote"] if zygote else [])
+                             "--workers", str(workers)] + ([] if zygote else ["--no-zygote"])
                             + (["--scheduler", scheduler] if scheduler else []),
                             cwd=REPO, env=env(), capture_output=True, text=True,
                             preexec_fn=meter.join if meter else None)

@@ -137,7 +137,7 @@ def test_the_installed_wheel_grades_without_a_checkout(wheel: Path, tmp_path: Pa
                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout
     assert where.startswith(str(target)), f"imported {where}, not the wheel"
     result = subprocess.run([str(target / "bin" / "gd-course"), "grade", str(submitted.parents[2]),
-                             "--out", str(tmp_path / "out"), "--workers", "1", "--zygote"],
+                             "--out", str(tmp_path / "out"), "--workers", "1"],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     with open(tmp_path / "out" / "grades.csv", newline="") as handle:

@@ -50,7 +50,7 @@ class GradeOptions:
     cell_timeout: int | None = None   # default: Execute.timeout of the course config
     seed: int | None = None           # the trusted verdict's random inputs (default: a fresh one per run)
     time_limit: float = limits.SUBMISSION_WALL_SECONDS
-    zygote: bool = False              # kernels forked from a warm sandboxed zygote (default: a fresh one each)
+    zygote: bool = True               # kernels forked from a warm sandboxed zygote where it can be had
     scheduler: str | None = None      # a Dask scheduler (tcp://host:8786): grade on its workers
     allow_unsandboxed_workers: bool = False   # cluster workers without bubblewrap grade too (no isolation)
 
@@ -167,7 +167,7 @@ def _pool(options: GradeOptions, course: Course, size: int):
     if options.scheduler:
         from autograder.grading.cluster import ClusterPool
 
-        return ClusterPool(options.scheduler, course.template, options.allow_unsandboxed_workers)
+        return ClusterPool(options.scheduler, course.template, options.allow_unsandboxed_workers, options.zygote)
     from autograder.grading.pool import Pool
 
     return Pool(min(options.workers, size), course.grading / "logs", options.zygote)

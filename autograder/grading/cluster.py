@@ -50,7 +50,8 @@ def unpack(data: bytes, into: Path) -> None:
 
 # ----------------------------------------------------------------------------- on a Dask worker
 
-_LOCAL = threading.local()   # per task thread of the Dask worker: one warm grading process
+_IDLE: list = []   # this Dask worker's warm grading processes (a Pool of one each), not in use now
+_IDLE_LOCK = threading.Lock()
 _TEMPLATES = threading.Lock()
 
 
@@ -63,15 +64,45 @@ def _where() -> str:
         return socket.gethostname()
 
 
-def _pool(root: Path):
+def _root() -> Path:
+    root = Path(tempfile.gettempdir()) / f"gd-cluster-{os.getuid()}"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _new_pool(zygote: bool):
+    import atexit
+
     from autograder.grading.pool import Pool
 
-    if getattr(_LOCAL, "pool", None) is None:
-        import atexit
+    pool = Pool(1, _root() / "logs", zygote)
+    atexit.register(pool.close)   # its grading process and sandboxes end with the Dask worker
+    return pool
 
-        _LOCAL.pool = Pool(1, root / "logs")
-        atexit.register(_LOCAL.pool.close)   # its grading process and sandboxes end with the Dask worker
-    return _LOCAL.pool
+
+def _take_pool(zygote: bool):
+    """A warm grading process of this Dask worker's, for one task at a time."""
+    with _IDLE_LOCK:
+        if _IDLE:
+            return _IDLE.pop()
+    return _new_pool(zygote)
+
+
+def _give_back(pool) -> None:
+    with _IDLE_LOCK:
+        _IDLE.append(pool)
+
+
+def warm_up(zygote: bool = True, dask_worker=None) -> int:
+    """Run on every Dask worker when a batch starts (`Client.run`): one grading process per thread,
+    started now (each warms up nbgrader, the verdict server and the kernel zygote in the background),
+    so the first task finds them ready."""
+    threads = dask_worker.state.nthreads if dask_worker is not None else 1
+    with _IDLE_LOCK:
+        missing = max(0, threads - len(_IDLE))
+    for _ in range(missing):
+        _give_back(_new_pool(zygote))
+    return missing
 
 
 def _template(root: Path, key: str, data: bytes) -> Path:
@@ -97,8 +128,7 @@ def grade_on_worker(job: dict, notebooks: dict[str, bytes], template_key: str, t
                           "(--allow-unsandboxed-workers grades there without isolation)",
                           protections=f"none on {where}")
         return {"outcome": asdict(outcome), "autograded": b"", "feedback": b""}
-    root = Path(tempfile.gettempdir()) / f"gd-cluster-{os.getuid()}"
-    root.mkdir(parents=True, exist_ok=True)
+    root = _root()
     work = Path(tempfile.mkdtemp(prefix="job-", dir=root))
     try:
         (work / "in").mkdir()
@@ -108,7 +138,11 @@ def grade_on_worker(job: dict, notebooks: dict[str, bytes], template_key: str, t
             Path(paths[name]).write_bytes(data)
         local = Job(**{**job, "notebooks": paths, "template": str(_template(root, template_key, template)),
                        "workdir": str(work / "job")})
-        outcome = next(iter(_pool(root).run([local], time_limit)))
+        pool = _take_pool(local.zygote)
+        try:
+            outcome = next(iter(pool.run([local], time_limit)))
+        finally:
+            _give_back(pool)
         outcome.protections = f"{outcome.protections or 'sandboxed'} on {where}"
         autograded = pack(Path(outcome.autograded_dir)) if outcome.autograded_dir else b""
         feedback = pack(Path(outcome.feedback_dir)) if outcome.feedback_dir else b""
@@ -123,12 +157,14 @@ def grade_on_worker(job: dict, notebooks: dict[str, bytes], template_key: str, t
 class ClusterPool:
     """The local Pool's interface, grading on the workers of the Dask cluster at `scheduler`."""
 
-    def __init__(self, scheduler: str, template: Path, allow_unsandboxed: bool = False):
+    def __init__(self, scheduler: str, template: Path, allow_unsandboxed: bool = False, zygote: bool = True):
         from distributed import Client
 
         self.client = Client(scheduler, timeout=CONNECT_SECONDS)
         self.template = template
         self.allow_unsandboxed = allow_unsandboxed
+        # every worker starts its grading processes now, while the batch is being prepared
+        self.client.run(warm_up, zygote, on_error="ignore")
 
     def describe(self) -> str:
         workers = self.client.scheduler_info().get("workers", {})

@@ -6,8 +6,10 @@ one `KernelZygote`: the verdict server's machinery (autograder/verdict/server.py
 with the `kernel` profile. It is a sandbox (bubblewrap, as for any kernel) whose one process has
 imported those packages and never runs student code; for each submission it forks a child that,
 before it reads any of the student's code, takes a sandbox identity of its own (inside/kernel_child.py:
-a fresh user id, its own folder at /sandbox, its own /tmp and /dev/shm, its CPU and process caps, no
-capabilities) and then becomes the kernel. When the kernel ends, the zygote kills whatever it left
+a fresh user id, its own folder at /sandbox (a size-capped tmpfs the zygote mounts for it), its own
+/tmp and /dev/shm, its CPU and process caps, no capabilities) and then becomes the kernel. The
+kernel's sockets live in that tmpfs, which only the sandbox's mount namespace sees: the grader (root)
+reaches them through /proc/<the sandbox's init>/root. When the kernel ends, the zygote kills whatever it left
 running and empties every scratch place before the next child is forked (zygote.clean_up).
 
 Only as root with bubblewrap (`bwrap-root`) can each child get a fresh user id; elsewhere
@@ -28,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import psutil
 from jupyter_client.manager import AsyncKernelManager
 
 from autograder import limits as grading_limits
@@ -39,7 +42,7 @@ from autograder.verdict.server import HERE, ZYGOTE, ServerFailed, VerdictServer
 
 KERNEL_CHILD = HERE / "inside" / "kernel_child.py"
 # What the zygote keeps of root's capabilities: giving each child its identity and cleaning after it.
-ZYGOTE_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SYS_ADMIN", "CAP_KILL", "CAP_DAC_OVERRIDE",
+ZYGOTE_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_SETPCAP", "CAP_SYS_ADMIN", "CAP_KILL", "CAP_DAC_OVERRIDE",
                "CAP_DAC_READ_SEARCH", "CAP_FOWNER")
 PREVIOUS_KERNEL_SECONDS = 20.0   # how long a new kernel waits for the last one's shutdown before killing it
 
@@ -97,6 +100,12 @@ class KernelZygote(VerdictServer):
         self._changed = threading.Condition()
         self._exits: dict[int, int] = {}
         self._current: int | None = None
+        self._inside: Path | None = None   # the sandbox's root as the grader reaches it
+
+    def inside(self, folder: Path) -> Path:
+        """Where the grader reaches `folder` (below self.folder) as the sandbox sees it."""
+        assert self._inside is not None and self.folder is not None
+        return self._inside / SANDBOX_WORKDIR.lstrip("/") / folder.relative_to(self.folder)
 
     def command(self, control: list[str]) -> list[str]:
         assert self.folder is not None
@@ -119,6 +128,9 @@ class KernelZygote(VerdictServer):
                 started.put(error)
                 return
             proc = self.proc
+            assert proc is not None
+            # bubblewrap's first child is the sandbox's init, in the sandbox's mount namespace
+            self._inside = Path(f"/proc/{psutil.Process(proc.pid).children()[0].pid}/root")
             self._reader = threading.Thread(target=self._read_exits, args=(self._from_zygote,), daemon=True)
             self._reader.start()
             started.put(None)
@@ -210,7 +222,7 @@ class KernelZygote(VerdictServer):
             # the zygote's own is a backstop no longer than that default.
             wall = max(limits.wall_seconds, grading_limits.SUBMISSION_WALL_SECONDS)
             os.write(self._to_zygote, f"kernel {number} {limits.cpu_seconds} {wall} {uid} "
-                                      f"{limits.processes} {limits.tmp_bytes}\n".encode())
+                                      f"{limits.processes} {limits.tmp_bytes} {limits.folder_bytes}\n".encode())
             return ZygoteKernel(self, number)
         except OSError as error:
             raise ServerFailed(f"the kernel zygote stopped answering: {error}") from None
@@ -245,7 +257,7 @@ class ZygoteKernelManager(SandboxedKernelManager):
             zygote.prepare, lambda scratch: copy_visible_files(notebook_folder, scratch))
         self._folder, self._scratch = folder, None   # the zygote empties it after the kernel
         self.transport = "ipc"
-        self.ip = str(folder / SOCKETS)
+        self.ip = str(zygote.inside(folder) / SOCKETS)
         _, kw = await AsyncKernelManager._async_pre_start_kernel(self, **kw)
         info = json.loads(Path(self.connection_file).read_text())
         info["ip"] = f"{SANDBOX_WORKDIR}/{SOCKETS}"

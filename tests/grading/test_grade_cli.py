@@ -55,7 +55,8 @@ def graded(tmp_path_factory):
     put(subs, "carl", CH1, NB1, _duplicated_solution(CH1, NB1))                   # DeduplicateIds
     put(subs, "dora", CH1, NB1, _deleted_test(CH1, NB1))                          # add_missing_cells
     put(subs, "ivy", CH4, NB4, synthetic.release_notebook(CH4, NB4))              # handed in blank
-    result = grade(subs, "--out", out, "--workers", "2", "--cell-timeout", CELL_TIMEOUT * 3, check=True)
+    result = grade(subs, "--out", out, "--workers", "2", "--cell-timeout", CELL_TIMEOUT * 3, "--no-zygote",
+                   check=True)
     return subs, out, result
 
 
@@ -135,14 +136,15 @@ def test_rerun_skips_then_picks_up_manual_scores_and_force_regrades(graded):
 
     first = by_student(out / "grades.csv")
     before = first[("bob", CH2)]["graded_at"]
-    # regraded with kernels forked from the warm zygote: the same grades as fresh sandboxed kernels
+    # regraded with kernels forked from the warm zygote (the default): the same grades as fresh kernels
     forced = grade(subs, "--out", out, "--force", "--workers", "2", "--cell-timeout", CELL_TIMEOUT * 3,
-                   "--zygote", check=True)
+                   check=True)
     assert "graded 6 submission(s)" in forced.stdout, forced.stdout
     grades = by_student(out / "grades.csv")
     from autograder.sandbox import kernel_zygote
 
     if kernel_zygote.available():
+        assert "kernels: a fresh sandboxed Python per submission" in graded[2].stderr
         assert all(r["protections"] == "sandboxed (fresh kernel)" for r in first.values()), first
         assert all(r["protections"] == "sandboxed (zygote kernel)" for r in grades.values()), grades
         assert "kernels: forked from a warm sandboxed zygote" in forced.stderr

@@ -47,6 +47,23 @@ LEAVE = textwrap.dedent("""
     open('/sandbox/left-by-first', 'w').write('x')
     subprocess.Popen(['sleep', '4242'], start_new_session=True)
 """)
+# Files under the per-file cap, written until the folder is full: its total cap must stop them.
+FILL = textwrap.dedent("""
+    import errno, json
+    written, error = 0, None
+    chunk = b'x' * 2**20
+    for n in range(400):
+        try:
+            with open(f'/sandbox/fill-{n}', 'wb') as fh:
+                for _ in range(32):
+                    fh.write(chunk)
+                    fh.flush()
+                    written += len(chunk)
+        except OSError as e:
+            error = errno.errorcode.get(e.errno, str(e.errno))
+            break
+    print(json.dumps({'written': written, 'error': error}))
+""")
 
 
 def run_kernel(folder: Path, *cells: str) -> dict:
@@ -67,29 +84,41 @@ def kernels(tmp_path_factory: pytest.TempPathFactory):
         first = run_kernel(folder, LEAVE, LOOK)
         second = run_kernel(folder, LOOK)
         third = run_kernel(folder, LOOK)
+        filled = run_kernel(folder, FILL)
+        after_filled = run_kernel(folder, LOOK)
     finally:
         kernel_zygote.stop_kernel_zygote()
-    return first, second, third
+    return first, second, third, filled, after_filled
 
 
 def test_each_kernel_has_a_fresh_unprivileged_identity(kernels) -> None:
-    uids = [k["uid"] for k in kernels]
+    uids = [k["uid"] for k in kernels[:3]]
     assert len(set(uids)) == 3 and min(uids) >= 1000
-    for k in kernels:
+    for k in kernels[:3]:
         assert int(k["cap_eff"], 16) == 0 and int(k["cap_bnd"], 16) == 0, k
         assert k["killed_parent"] is False, "a kernel could signal the zygote"
 
 
 def test_a_kernel_sees_its_own_folder_only(kernels) -> None:
-    first, second, _ = kernels
+    first, second, *_ = kernels
     assert first["helper"] == "HELPER = 1\n"
     assert "other.ipynb" not in first["sandbox"] and "helper.py" in first["sandbox"]
     assert "left-by-first" in first["tmp"] and "left-by-first" in first["sandbox"]
 
 
 def test_nothing_the_previous_kernel_left_remains(kernels) -> None:
-    first, second, third = kernels
+    first, second, third, _, after_filled = kernels
     assert first["sleepers"], "the first kernel's background process was started (sanity)"
-    for later in (second, third):
+    for later in (second, third, after_filled):
         assert "left-by-first" not in later["tmp"] + later["shm"] + later["sandbox"]
         assert later["sleepers"] == []
+
+
+def test_the_kernels_folder_is_capped_in_total(kernels) -> None:
+    """Many files, each under the per-file cap, fill the folder's own tmpfs and no more."""
+    from autograder.limits import KERNEL_ZYGOTE
+
+    filled, after_filled = kernels[3], kernels[4]
+    assert filled["error"] == "ENOSPC", filled
+    assert KERNEL_ZYGOTE.file_bytes < filled["written"] <= KERNEL_ZYGOTE.folder_bytes, filled
+    assert not [name for name in after_filled["sandbox"] if name.startswith("fill-")]

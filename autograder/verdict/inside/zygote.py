@@ -18,7 +18,8 @@ Control protocol (one line each way per test, on the two descriptors given as ar
   zygote -> grader: `exit N RETURNCODE TIMED_OUT`     (the report is in out-N; RETURNCODE < 0: signal)
 With the `kernel` profile (`zygote.py IN OUT kernel`, the sandbox started as root so that each child
 can take a fresh user id, see kernel_child.py) a child is a notebook's kernel instead:
-  grader -> zygote: `kernel N CPU_SECONDS WALL_SECONDS UID PROCESSES TMP_BYTES`  (folder k-N holds its files)
+  grader -> zygote: `kernel N CPU_SECONDS WALL_SECONDS UID PROCESSES TMP_BYTES FOLDER_BYTES`  (folder k-N
+  holds its files; the zygote makes it a tmpfs of FOLDER_BYTES of its own, the kernel's whole folder)
   grader -> zygote: `signal N SIGNAL`  (while kernel N runs: to its whole session)
   zygote -> grader: `exit N RETURNCODE TIMED_OUT`  once it ended and everything it left was cleaned
 It imports nothing from the grader's package (none of it is reachable inside the sandbox).
@@ -46,6 +47,7 @@ sys.path.pop(0)  # and so do the tests: nothing is imported from the scratch fol
 
 SCRATCH = ("/sandbox", "/tmp", "/dev/shm", "/dev/mqueue")   # /dev/mqueue: POSIX message queues
 PR_SET_DUMPABLE, IPC_RMID = 4, 0
+MS_NOSUID, MS_NODEV, MNT_DETACH = 2, 4, 2
 # keyctl(2): the system call's number, and the keyrings a test could leave keys in
 SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
 KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR = 1, 7
@@ -171,6 +173,41 @@ def clear_keyrings() -> None:
         keyctl(KEYCTL_CLEAR, keyring)
 
 
+def own_folder(path: str, size: int, uid: int) -> None:
+    """Make the kernel's folder a tmpfs of `size` bytes (what it held kept, given to `uid`): a cap on
+    everything the kernel writes there, not only on each file."""
+    stash = path + ".stash"
+    os.rename(path, stash)
+    os.mkdir(path, 0o755)
+    options = f"size={size},mode=0755,uid={uid},gid={uid}".encode()
+    if _libc().mount(b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options) != 0:
+        raise OSError(ctypes.get_errno(), f"mounting a tmpfs on {path}")
+    shutil.copytree(stash, path, symlinks=True, dirs_exist_ok=True)
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), uid, uid)
+    _force_remove(stash)
+
+
+def release_folder(path: str) -> None:
+    if os.path.ismount(path):
+        _libc().umount2(path.encode(), MNT_DETACH)
+
+
+def can_own_folders() -> bool:
+    """The kernel profile caps each kernel's folder in total; without that it does not serve."""
+    probe = "/sandbox/.probe"
+    os.mkdir(probe)
+    try:
+        own_folder(probe, 1 << 20, os.getuid())
+        release_folder(probe)
+        return True
+    except OSError:
+        return False
+    finally:
+        _force_remove(probe)
+
+
 def clean_up(layout_paths: set, keep: str) -> None:
     kill_everyone_else()
     for folder in SCRATCH:
@@ -272,6 +309,10 @@ def serve(control_in: int, control_out: int) -> int:
     _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     os.chdir("/sandbox")
     layout_paths = set()
+    if PROFILE == "kernel" and not can_own_folders():
+        print("no tmpfs can be mounted for the kernels' folders", file=sys.stderr)
+        os.write(control_out, b"unable\n")
+        return 1
     for folder in SCRATCH:
         layout(folder, layout_paths)
     os.write(control_out, b"ready\n")
@@ -286,9 +327,10 @@ def serve(control_in: int, control_out: int) -> int:
         number, cpu_seconds, wall_seconds = int(number), int(cpu_seconds), float(wall_seconds)
         control = (control_in, control_out)
         if word == b"kernel" and PROFILE == "kernel":
-            uid, processes, tmp_bytes = (int(value) for value in more)
+            uid, processes, tmp_bytes, folder_bytes = (int(value) for value in more)
             keep = f"/sandbox/k-{number}"
             empty("/sandbox", layout_paths | {keep} | layout(keep, set()))
+            own_folder(keep, folder_bytes, uid)
             pid = os.fork()
             if pid == 0:
                 kernel(number, cpu_seconds, uid, processes, tmp_bytes, control)
@@ -305,6 +347,9 @@ def serve(control_in: int, control_out: int) -> int:
         else:
             raise ValueError(f"unknown command {word!r}")
         returncode, timed_out = wait(pid, wall_seconds, commands)
+        if word == b"kernel":
+            kill_everyone_else()
+            release_folder(f"/sandbox/k-{number}")
         clean_up(layout_paths, keep)
         os.write(control_out, f"exit {number} {returncode} {int(timed_out)}\n".encode())
 
