@@ -7,6 +7,7 @@ autograder/nbgrader_config.py; it changes only the copy of the notebook the feed
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import re
@@ -44,6 +45,7 @@ def result_first(error: dict) -> list[str]:
     return [lead, "", "Details (Python's traceback):", *rest]
 
 
+@functools.lru_cache(maxsize=2048)   # the course's own formulas recur in every student's feedback
 def svg_of(tex: str, display: bool) -> str:
     """`tex` as an inline SVG image (matplotlib's mathtext); '' if mathtext cannot draw it."""
     import matplotlib

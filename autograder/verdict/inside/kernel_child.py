@@ -24,6 +24,14 @@ import ipykernel.kernelapp
 import matplotlib.pyplot  # noqa: F401 - preloaded once in the zygote (backend from MPLBACKEND)
 import numpy  # noqa: F401 - preloaded once in the zygote
 import torch  # noqa: F401 - preloaded once in the zygote
+import torch._dynamo  # noqa: F401 - what torch.optim imports on its first optimizer (seconds)
+import torch.optim  # noqa: F401 - preloaded once in the zygote
+from matplotlib.backends import backend_agg  # noqa: F401 - every figure's renderer
+import pygments.formatters  # noqa: F401 - a failing cell's traceback, formatted
+import stack_data  # noqa: F401 - a failing cell's traceback, formatted
+from PIL import Image
+
+Image.init()   # the image plugins matplotlib's PNG output loads on first use
 
 try:
     import ipywidgets  # noqa: F401 - the learning-rate slider of chapter 2
