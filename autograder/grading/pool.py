@@ -175,11 +175,19 @@ class Worker:
         if self.proc is not None:
             kill_tree(self.proc)
 
+    def hang_up(self) -> None:
+        """No more jobs: the worker finishes and exits (`stop` waits for it)."""
+        if self.proc is not None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+
     def stop(self) -> None:
         if self.proc is None:
             return
+        self.hang_up()
         try:
-            self.proc.stdin.close()
             self.proc.wait(timeout=10)
         except (OSError, subprocess.TimeoutExpired):
             kill_tree(self.proc)
@@ -259,6 +267,8 @@ class Pool:
     def close(self) -> None:
         import shutil
 
+        for worker in self.workers:   # all at once: each then exits while the others do
+            worker.hang_up()
         for worker in self.workers:
             worker.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -126,9 +127,31 @@ def verdict_server():
     return _SERVER[0][1]
 
 
-def stop_verdict_server() -> None:
+_WARMING: list = []   # the thread starting this worker's verdict server, if one is
+
+
+def _start_verdict_server() -> None:
+    try:
+        verdict_server().start()  # torch imported once, while the batch gets ready
+    except Exception as error:  # noqa: BLE001 - started again on first use, else tests run one-shot
+        print(f"verdict server not started: {error}", file=sys.stderr)
+
+
+def _verdict_server_started():
+    """The worker's verdict server, once its start (begun when the worker started) has ended."""
+    for thread in _WARMING:
+        thread.join()
+    _WARMING.clear()
+    return verdict_server()
+
+
+def stop_verdict_server(orderly: bool = True) -> None:
     if _SERVER and _SERVER[0][0] == os.getpid():
-        _SERVER[0][1].stop()
+        server = _SERVER[0][1]
+        if orderly:
+            server.stop()
+        else:
+            server.close()
     _SERVER.clear()
 
 
@@ -161,8 +184,8 @@ def grade_isolated(job: Job) -> Outcome:
     for name, path in job.notebooks.items():
         cells = _source_grade_cells(template, job.assignment_id, name)
         max_points = {gid: points for gid, points, _ in cells}
-        verdicts = trusted_verdict(path, job.assignment_id, name, seed=seed, jobs=1, runner=verdict_server().run,
-                                   cell_timeout=cell_timeout)
+        verdicts = trusted_verdict(path, job.assignment_id, name, seed=seed, jobs=1,
+                                   runner=_verdict_server_started().run, cell_timeout=cell_timeout)
         graded = by_name.get(name, NotebookResult(name))
         in_kernel = {g["grade_id"]: g["auto_score"] for g in graded.grades}
         scores, suspicious, lenient = reconcile(in_kernel, verdicts, max_points)
@@ -319,14 +342,14 @@ def serve(jobs=None, protocol=None, zygote: bool = False) -> int:
     from autograder.sandbox import run as sandbox
 
     if sandbox.mode() != "none":
-        try:
-            verdict_server().start()  # torch imported once, while the batch gets ready
-        except Exception as error:  # noqa: BLE001 - started again on first use, else tests run one-shot
-            print(f"verdict server not started: {error}", file=sys.stderr)
+        # The kernel zygote first (a job needs its kernel first), then the verdict server, in the
+        # background while the first notebook runs; a job waits for the server before its verdict.
         from autograder.sandbox import kernel_zygote
 
         if zygote:
             kernel_zygote.ready()   # the kernels' imports, once, while the batch gets ready
+        _WARMING[:] = [threading.Thread(target=_start_verdict_server, daemon=True)]
+        _WARMING[0].start()
 
     for line in jobs:
         if not line.strip():
@@ -341,11 +364,13 @@ def serve(jobs=None, protocol=None, zygote: bool = False) -> int:
                               f"{type(error).__name__}: {error}"[:300], log_tail=traceback.format_exc()[-3000:])
         protocol.write(outcome.to_json() + "\n")
         protocol.flush()
-    finish_kernel_shutdowns()
-    stop_verdict_server()
+    # The warm sandboxes hold nothing to keep: ended at once (a zygote's last kernel with it), not
+    # the orderly way; then the fresh kernels still shutting down are waited for
+    stop_verdict_server(orderly=False)
     from autograder.sandbox.kernel_zygote import stop_kernel_zygote
 
-    stop_kernel_zygote()
+    stop_kernel_zygote(orderly=False)
+    finish_kernel_shutdowns()
     return 0
 
 

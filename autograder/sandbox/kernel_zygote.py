@@ -225,7 +225,7 @@ class KernelZygote(VerdictServer):
                                       f"{limits.processes} {limits.tmp_bytes} {limits.folder_bytes}\n".encode())
             return ZygoteKernel(self, number)
         except OSError as error:
-            raise ServerFailed(f"the kernel zygote stopped answering: {error}") from None
+            raise ServerFailed(f"the kernel zygote stopped answering: {error}; its log: {self.log_tail()}") from None
 
 
 _ZYGOTE: list = []   # this process's kernel zygote: (pid, KernelZygote)
@@ -238,9 +238,13 @@ def kernel_zygote() -> KernelZygote:
     return _ZYGOTE[0][1]
 
 
-def stop_kernel_zygote() -> None:
+def stop_kernel_zygote(orderly: bool = True) -> None:
     if _ZYGOTE and _ZYGOTE[0][0] == os.getpid():
-        _ZYGOTE[0][1].stop()
+        zygote = _ZYGOTE[0][1]
+        if orderly:
+            zygote.stop()
+        else:
+            zygote.close()
     _ZYGOTE.clear()
 
 

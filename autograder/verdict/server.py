@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from autograder.limits import VERDICT_SERVER_CPU_SECONDS, Limits
-from autograder.sandbox import storage
+from autograder.sandbox import seccomp, storage
 from autograder.sandbox.processes import kill_tree
 from autograder.sandbox.results import killed_reason, read_result_file
 from autograder.sandbox.run import BASE_ENV, Result, describe_protections, sandboxed_argv
@@ -36,6 +36,21 @@ START_SECONDS = 120.0   # importing torch on a loaded machine
 
 class ServerFailed(RuntimeError):
     """The server could not run the test (not the test's fault): run it another way."""
+
+
+def _above_seccomp_fd(*fds: int) -> tuple[int, ...]:
+    """The same pipe ends, numbered above the descriptor the sandbox opens its seccomp filter on:
+    an end passed to the sandbox as that number would be replaced by the filter (an unreadable pipe)."""
+    import fcntl
+
+    moved = []
+    for fd in fds:
+        if fd <= seccomp.FD:
+            high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, seccomp.FD + 1)
+            os.close(fd)
+            fd = high
+        moved.append(fd)
+    return tuple(moved)
 
 
 class VerdictServer:
@@ -59,8 +74,8 @@ class VerdictServer:
         self.folder = Path(tempfile.mkdtemp(prefix=self.prefix))
         for file in self.files:
             shutil.copyfile(file, self.folder / file.name)
-        to_zygote_r, self._to_zygote = os.pipe()
-        self._from_zygote, from_zygote_w = os.pipe()
+        to_zygote_r, self._to_zygote = _above_seccomp_fd(*os.pipe())
+        self._from_zygote, from_zygote_w = _above_seccomp_fd(*os.pipe())
         argv = self.command([str(to_zygote_r), str(from_zygote_w)])
         self.log = self.folder.with_suffix(".log")
         try:
