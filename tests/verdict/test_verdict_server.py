@@ -170,3 +170,34 @@ def test_a_test_that_kills_the_server_costs_only_a_restart(tmp_path: Path) -> No
         path = synthetic.write(hostile, tmp_path / "gradient_descent.ipynb")
         verdicts = trusted_verdict(path, "ch2_implement", "gradient_descent", seed=SEED, jobs=1, runner=server.run)
         assert {t: v.points for t, v in verdicts.items()} == {t: v.max_points for t, v in verdicts.items()}
+
+
+def test_a_server_starts_whatever_descriptors_its_pipes_get() -> None:
+    """The sandbox opens its seccomp filter on a fixed descriptor: a control pipe that happened to get
+    that number would be replaced by the filter file, and the server would not answer. In a fresh
+    process every descriptor below that one is taken first, so the server's first pipe gets it."""
+    script = textwrap.dedent("""
+        import os, secrets
+        from autograder.limits import VERDICT_TEST
+        from autograder.sandbox import seccomp
+        from autograder.verdict.program import parse_report
+        from autograder.verdict.server import VerdictServer
+
+        while True:
+            fd = os.open(os.devnull, os.O_RDONLY)
+            if fd >= seccomp.FD - 1:
+                break
+        nonce = secrets.token_hex(8)
+        program = {"nonce": nonce, "setup": "", "cells": [{"id": "c", "source": "def probe():\\n    return 42\\n"}],
+                   "target": "c", "defer_target": False, "overrides": "", "kind": "call",
+                   "params": {"function": "probe"}, "torch": False, "cases": [{"args": []}]}
+        with VerdictServer(VERDICT_TEST) as server:
+            server.start()
+            report = parse_report(server.run(program, VERDICT_TEST).stdout, nonce)
+        print(report["results"][0]["out"]["v"] if report else "no report")
+    """)
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert float(done.stdout.strip() or "nan") == 42, done.stdout + done.stderr[-2000:]
