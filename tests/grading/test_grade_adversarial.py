@@ -20,33 +20,19 @@ import pytest
 
 from autograder.paths import COURSE_DIR, REPO_ROOT, SOLUTIONS_DIR, SOURCE_DIR
 from autograder.sandbox.run import mode
-from support import synthetic
-from support.corpus import CASES, SECRET_ENV, Listener, corpus, tree_digest
+from support.corpus import CASES, SECRET_ENV, stage, tree_digest
+from support.corpus import student_id as sid
 from support.instructor_browser import CHROMIUM, CHROMIUM_ARGS, formgrader, visit
 
 pytestmark = pytest.mark.skipif(mode() == "none", reason="no sandbox on this machine (bubblewrap missing)")
 
 
-def sid(case_name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", case_name.lower())
-
-
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory: pytest.TempPathFactory):
     work = tmp_path_factory.mktemp("adversarial-batch")
-    subs, out = work / "submissions", work / "out"
-    listener = Listener()
-    marker = work / "outside" / "marker.txt"
-    marker.parent.mkdir()
-    fake_gradebook = work / "outside" / "gradebook.db"
-    fake_gradebook.write_text("SQLite format 3 -- fake gradebook: alice 100, bob 100\n")
-    other = synthetic.write(synthetic.solved("ch1_the_idea", "the_idea"),
-                            subs / "honest-reference" / "ch1_the_idea" / "the_idea.ipynb")
-    placeholders = {"REPO": str(REPO_ROOT), "PORT": str(listener.port), "MARKER": str(marker),
-                    "OTHER": str(other), "GRADEBOOK": str(fake_gradebook)}
-    for case in CASES.values():
-        built = corpus.build(case, work / "built", placeholders)
-        corpus.place(case, built, subs / sid(case.name), placeholders)
+    out = work / "out"
+    staged = stage(work, CASES, "SQLite format 3 -- fake gradebook: alice 100, bob 100\n")
+    subs, listener, marker, fake_gradebook = staged.subs, staged.listener, staged.marker, staged.fake_gradebook
     watched = (COURSE_DIR, SOLUTIONS_DIR, SOURCE_DIR, subs, fake_gradebook.parent)
     before = tree_digest(*watched)
     env = {**os.environ, SECRET_ENV: "the grader's secret"}

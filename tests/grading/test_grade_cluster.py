@@ -21,8 +21,8 @@ import pytest
 
 from autograder.paths import REPO_ROOT
 from autograder.sandbox.run import mode
-from support import synthetic
-from support.corpus import CASES, Listener, corpus
+from support.corpus import CASES, stage
+from support.corpus import student_id as sid
 
 pytestmark = pytest.mark.skipif(mode() == "none", reason="no sandbox on this machine (bubblewrap missing)")
 
@@ -32,9 +32,6 @@ PART = ["forge_report", "hard_coded_gradient_steps", "lying_tensor_subclass", "o
         "tamper_metadata_points", "replace_builtins_isclose"]
 START_SECONDS = 180
 
-
-def sid(case_name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", case_name.lower())
 
 
 def environment() -> dict[str, str]:
@@ -91,21 +88,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="module")
 def batch(cluster, tmp_path_factory: pytest.TempPathFactory):
     work = tmp_path_factory.mktemp("cluster-batch")
-    subs, out = work / "submissions", work / "out"
-    listener = Listener()
-    marker = work / "outside" / "marker.txt"
-    marker.parent.mkdir()
-    fake_gradebook = work / "outside" / "gradebook.db"
-    fake_gradebook.write_text("SQLite format 3 -- fake gradebook\n")
-    other = synthetic.write(synthetic.solved("ch1_the_idea", "the_idea"),
-                            subs / "honest-reference" / "ch1_the_idea" / "the_idea.ipynb")
-    placeholders = {"REPO": str(REPO_ROOT), "PORT": str(listener.port), "MARKER": str(marker),
-                    "OTHER": str(other), "GRADEBOOK": str(fake_gradebook)}
-    for name in PART:
-        built = corpus.build(CASES[name], work / "built", placeholders)
-        target = subs / sid(name) / CASES[name].assignment / built.name
-        target.parent.mkdir(parents=True)
-        built.replace(target)
+    out = work / "out"
+    staged = stage(work, PART, "SQLite format 3 -- fake gradebook\n")
+    subs, listener, marker = staged.subs, staged.listener, staged.marker
     killed = cluster["workers"][0]
     try:
         grade = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out),
@@ -175,3 +160,19 @@ def test_the_readme_slurm_example_makes_a_worker_job() -> None:
     assert "source ~/gd-course/.venv/bin/activate" in script
     assert "--nthreads 32" in script and "--no-nanny" in script
     assert "#SBATCH -t 01:00:00" in script
+
+
+def test_workers_keep_warm_grading_processes_between_tasks(cluster, batch) -> None:
+    """Each Dask worker started a grading process per thread when the batch began, and keeps it
+    (nbgrader, the verdict server and the kernel zygote warm) for the next task and batch."""
+    from distributed import Client
+
+    from autograder.grading import cluster as on_worker
+
+    def warm_count() -> int:
+        return len(on_worker._IDLE)
+
+    with Client(cluster["address"], timeout=START_SECONDS) as client:
+        counts = client.run(warm_count)
+    alive = [address for name, address in cluster["names"].items() if address in counts]
+    assert alive and all(counts[address] == 1 for address in alive), counts

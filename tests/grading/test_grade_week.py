@@ -104,6 +104,7 @@ def week(tmp_path_factory):
     runs["tests_first"] = rows(out / "tests.csv")
     runs["report_first"] = (out / "report.html").read_text()
     runs["canvas_first"] = list(csv.reader(open(out / "canvas_grades.csv", newline="")))
+    runs["moodle_first"] = list(csv.reader(open(out / "moodle_grades.csv", newline="")))
     runs["feedback_first"] = _feedback_score(out, ADA)
     runs["feedback_alan"] = (out / "feedback" / ALAN / CH2 / f"{NB2}.html").read_text()
     before_export = (out / "grades.csv").read_bytes()
@@ -175,6 +176,16 @@ def test_canvas_export_has_canvas_headers_and_only_final_scores(week):
     header, *body = runs["canvas_rerun"]
     scores = {r[1]: r[5] for r in body}
     assert float(scores[ADA]) == float(runs["grades_rerun"][(ADA, CH2)]["score"]) == 7.0
+
+
+def test_moodle_gradebook_import_has_a_row_per_student_and_only_final_scores(week):
+    _, runs = week
+    header, *body = runs["moodle_first"]
+    assert header == ["Student ID", "Full name", CH2]
+    assert sorted(r[0] for r in body) == sorted({ADA, ALAN, GRACE, MARIE}), "one row per student"
+    scores = {r[0]: r[2] for r in body}
+    assert scores[ADA] == "" and scores[MARIE] == "", "a written answer still to grade: no score yet"
+    assert float(scores[ALAN]) == float(runs["grades_first"][(ALAN, CH2)]["score"])
 
 
 def test_moodle_worksheet(week):

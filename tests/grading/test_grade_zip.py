@@ -115,8 +115,10 @@ def test_hostile_uploads_count_only_for_their_student_and_never_stop_the_class(t
     assert grades["1007"]["status"] == "missing_notebook" and "MiB per file" in grades["1007"]["reason"]
     assert grades["1008"]["name"] == "'=1+2"           # a formula in a spreadsheet no more
     assert all(not r["name"].startswith(("=", "+", "-", "@")) for r in found)
-    with open(out / "grades.csv", newline="") as handle:
-        assert "=1+2" not in [cell for line in csv.reader(handle) for cell in line]
+    for table in ("grades.csv", "canvas_grades.csv", "moodle_grades.csv", f"moodle_{CH1}.csv"):
+        with open(out / table, newline="") as handle:
+            cells = [cell for line in csv.reader(handle) for cell in line]
+        assert "=1+2" not in cells and "'=1+2" in cells, table
     # nothing landed outside OUT; the unpacked export is gone; nothing kept the archive's modes
     assert not list(tmp_path.rglob("escape.ipynb")) and not list(tmp_path.rglob("evil.ipynb"))
     assert not Path(f"/tmp/{knuth}").exists()

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 import socket
 import sys
 import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 SECRET_ENV = "GD_ADVERSARIAL_SECRET"
@@ -53,3 +56,39 @@ class Listener:
         self._stop.set()
         self._thread.join()
         self.sock.close()
+
+
+def student_id(case_name: str) -> str:
+    """The id a case's submission is handed in under."""
+    return re.sub(r"[^a-z0-9]+", "-", case_name.lower())
+
+
+@dataclass
+class Staged:
+    """A class of hostile submissions laid out as an instructor's folder, and what they aim at."""
+    subs: Path                # the submissions folder, one student per case plus an honest one
+    listener: Listener        # a server on the host's 127.0.0.1 no submission may reach
+    marker: Path              # a file outside the sandbox no submission may create
+    fake_gradebook: Path      # a gradebook-looking file outside, no submission may read or change
+
+
+def stage(work: Path, names: Iterable[str], fake_gradebook_text: str) -> Staged:
+    """Build the named cases with their placeholders filled in, and lay them out under work/submissions."""
+    from autograder.paths import REPO_ROOT
+    from support import synthetic
+
+    subs = work / "submissions"
+    listener = Listener()
+    marker = work / "outside" / "marker.txt"
+    marker.parent.mkdir(parents=True)
+    fake_gradebook = work / "outside" / "gradebook.db"
+    fake_gradebook.write_text(fake_gradebook_text)
+    other = synthetic.write(synthetic.solved("ch1_the_idea", "the_idea"),
+                            subs / "honest-reference" / "ch1_the_idea" / "the_idea.ipynb")
+    placeholders = {"REPO": str(REPO_ROOT), "PORT": str(listener.port), "MARKER": str(marker),
+                    "OTHER": str(other), "GRADEBOOK": str(fake_gradebook)}
+    for name in names:
+        case = CASES[name]
+        built = corpus.build(case, work / "built", placeholders)
+        corpus.place(case, built, subs / student_id(name), placeholders)
+    return Staged(subs, listener, marker, fake_gradebook)
