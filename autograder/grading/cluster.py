@@ -65,7 +65,9 @@ def _where() -> str:
 
 
 def _root() -> Path:
-    root = Path(tempfile.gettempdir()) / f"gd-cluster-{os.getuid()}"
+    # one folder per Dask worker process: two workers on one machine must not share (and replace)
+    # each other's unpacked course template
+    root = Path(tempfile.gettempdir()) / f"gd-cluster-{os.getuid()}-{os.getpid()}"
     root.mkdir(parents=True, exist_ok=True)
     return root
 
