@@ -13,11 +13,14 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 from autograder.course import check
-from support import synthetic
 from autograder.paths import COURSE_DIR, assignments, notebooks
+from support import synthetic
 
 CLI = [sys.executable, "-m", "autograder", "check"]
 LINE = re.compile(r"^(\w+) \((\d+(?:\.\d+)?) points?\): (passed|failed: .+|not attempted|"
@@ -166,3 +169,23 @@ def test_nbgrader_validate_reports_a_half_done_notebook(tmp_path: Path) -> None:
     assert "VALIDATION FAILED ON 1 CELL(S)!" in result.stdout, result.stdout + result.stderr
     assert "check_gradient_steps(gradient_steps, grad)" in result.stdout
     assert "not attempted yet" in result.stdout
+
+
+@pytest.mark.parametrize("aid", assignments())
+def test_a_notebook_moved_away_from_its_helpers_says_so(aid: str, tmp_path: Path) -> None:
+    """Downloaded alone, the notebook stops at its import cell with the reason, not a NameError later."""
+    (name,) = notebooks(aid)
+    moved = tmp_path / "Downloads" / f"{name}.ipynb"
+    moved.parent.mkdir()
+    shutil.copy(COURSE_DIR / aid / f"{name}.ipynb", moved)
+    nb = nbformat.read(moved, as_version=4)
+    with pytest.raises(CellExecutionError) as failed:
+        NotebookClient(nb, timeout=120, kernel_name="python3",
+                       resources={"metadata": {"path": str(moved.parent)}}).execute()
+    first_error = next(c for c in nb.cells if c.cell_type == "code"
+                       and any(o.get("output_type") == "error" for o in c.get("outputs", [])))
+    assert "from checks import" in first_error.source, "the import cell is where it stops"
+    (error,) = [o for o in first_error.outputs if o.output_type == "error"]
+    assert error.ename == "ModuleNotFoundError"
+    assert error.evalue == ("the helper file checks.py is missing next to the notebook: "
+                            "keep the notebook in its chapter folder"), failed.value
