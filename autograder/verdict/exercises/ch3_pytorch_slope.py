@@ -9,7 +9,9 @@ documented outputs are what the source text prints, reproduced by solutions/.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
+from autograder.verdict.diagnosis import Diagnosis, first_call
 from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
 from autograder.verdict.observations import (
     Case,
@@ -256,4 +258,47 @@ DOCUMENTED_OUTPUTS = [
     # backward() doubles it
     Documented(None, NOTEBOOK, ["x.grad = -7.2   by hand: 2.4 * x = -7.2",
                                 "after a second backward(): x.grad = -14.4 (twice -7.2)"]),
+]
+
+
+def _first_step(case: Case, res: Observation) -> tuple[float, float, float | None]:
+    """(x before, the slope there, x after) for the first observed step."""
+    x0 = f32(case["x0"])
+    return x0, 2 * case["a"] * x0 + case["c"], tensor_scalar(first_call(res).get("out"))
+
+
+def _step_moved_by(factor: float) -> Callable[[Case, Observation], bool]:
+    """Whether the first step moved x by `factor` × learning_rate × slope (the right step is -1)."""
+    def seen(case: Case, res: Observation) -> bool:
+        x0, slope, got = _first_step(case, res)
+        move = case["lr"] * slope
+        return abs(move) > 1e-3 and close(got, x0 + factor * move, 1e-5, 1e-4)
+    return seen
+
+
+def _learning_rate_missing(case: Case, res: Observation) -> bool:
+    x0, slope, got = _first_step(case, res)
+    return abs(case["lr"] - 1.0) > 1e-3 and abs(slope) > 1e-3 and close(got, x0 - slope, 1e-5, 1e-4)
+
+
+def _grad_left_set(case: Case, res: Observation) -> bool:
+    return any(c.get("out", {}).get("grad", None) is not None for c in calls(res) or [])
+
+
+def _pairs_hold_tensors(case: Case, res: Observation) -> bool:
+    value = res.get("value")
+    return tag(value) == "list" and any(tag(item) == "torch.Tensor" for pair in value.get("items", [])
+                                        for item in (pair.get("items", []) if isinstance(pair, dict) else []))
+
+
+# The mistakes the visible checks name (checks.py), and how an observation shows each: the class's common mistakes.
+DIAGNOSES = [
+    Diagnosis("test_step", "the step went uphill", seen=_step_moved_by(+1.0)),
+    Diagnosis("test_step", "x did not move", seen=_step_moved_by(0.0)),
+    Diagnosis("test_step", "the learning rate is missing", seen=_learning_rate_missing),
+    Diagnosis("test_step", "x.grad is still set", seen=_grad_left_set),
+    Diagnosis("test_xypairs", "plain Python floats: `.item()` turns a one-number tensor into a float",
+              seen=_pairs_hold_tensors),
+    Diagnosis("test_xypairs", "the loop should record 10, one per iteration",
+              seen=lambda case, res: tag(res.get("value")) == "list" and res["value"].get("len") != 10),
 ]

@@ -9,7 +9,9 @@ documented outputs are what the source text prints, reproduced by solutions/.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
+from autograder.verdict.diagnosis import Diagnosis, first_call, returned
 from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
 from autograder.verdict.observations import (
     Case,
@@ -313,4 +315,69 @@ DOCUMENTED_OUTPUTS = [
     Documented("002_6806358a14ac8be5.txt", NOTEBOOK, ["Learned weight: 2.0000", "Learned bias: 1.0000"]),
     # the chapter's own claim in its text: the limit is 0.1198, not 0.12
     Documented(None, NOTEBOOK, ["largest learning rate that does not diverge: 2 / 16.70 = 0.1198"]),
+]
+
+
+def _loss_is(value: Callable[[Case], float]) -> Callable[[Case, Observation], bool]:
+    """Whether mse_loss returned `value(case)` where the mean squared error is something else."""
+    def seen(case: Case, res: Observation) -> bool:
+        want, wrong = ref_mse(case["a"], case["t"]), value(case)
+        return not close(wrong, want, 1e-4, 1e-5) and close(tensor_scalar(returned(res)), wrong, 1e-5, 1e-6)
+    return seen
+
+
+def _mean_absolute_error(case: Case) -> float:
+    return sum(abs(p[0] - q[0]) for p, q in zip(case["a"], case["t"])) / len(case["a"])
+
+
+def _first_epoch(case: Case, res: Observation) -> tuple[dict, float, float, float]:
+    """(the first observed call, the loss before it, w after it, b after it in double precision)."""
+    loss, w, b = ref_train(case)[0]
+    return first_call(res), loss, w, b
+
+
+def _watched(call: dict, index: int) -> float | None:
+    watched = call.get("args")
+    return tensor_scalar(watched[index]) if isinstance(watched, list) and index < len(watched) else None
+
+
+def _w_moved_by(factor: float) -> Callable[[Case, Observation], bool]:
+    """Whether the first epoch moved w by `factor` × the right step (the right one is 1)."""
+    def seen(case: Case, res: Observation) -> bool:
+        call, _, want_w, _ = _first_epoch(case, res)
+        step = want_w - case["w0"]
+        return abs(step) > 1e-4 and close(_watched(call, 0), case["w0"] + factor * step, 1e-4, 1e-5)
+    return seen
+
+
+def _loss_after_update(case: Case, res: Observation) -> bool:
+    call, before, w, b = _first_epoch(case, res)
+    xs, ys = [v[0] for v in case["xs"]], [v[0] for v in case["ys"]]
+    after = sum((x * w + b - y) ** 2 for x, y in zip(xs, ys)) / len(xs)
+    return not close(after, before, 1e-3, 1e-4) and close(real(call.get("out")), after, 1e-4, 1e-5)
+
+
+def _gradients_left(case: Case, res: Observation) -> bool:
+    call = first_call(res)
+    grads = [o.get("grad") for o in call.get("args", [])[:2] if isinstance(o, dict)]
+    return any(isinstance(g, list) and any(v != 0.0 for v in flat(g)) for g in grads)
+
+
+def _used_before_backward(case: Case, res: Observation) -> bool:
+    """The first epoch, on fresh w and b whose .grad is None, raised what None.zero_() or None * lr raise."""
+    return first_call(res).get("error") in ("AttributeError", "TypeError")
+
+
+# The mistakes the visible checks name (checks.py), and how an observation shows each: the class's common mistakes.
+DIAGNOSES = [
+    Diagnosis("test_mse_loss", "that is the sum of the squared errors",
+              seen=_loss_is(lambda case: ref_mse(case["a"], case["t"]) * len(case["a"]))),
+    Diagnosis("test_mse_loss", "the errors are not squared", seen=_loss_is(_mean_absolute_error)),
+    Diagnosis("test_train_step", "the gradients were used or zeroed before loss.backward()",
+              seen=_used_before_backward),
+    Diagnosis("test_train_step", "that is the loss after the update", seen=_loss_after_update),
+    Diagnosis("test_train_step", "the step went uphill", seen=_w_moved_by(-1.0)),
+    Diagnosis("test_train_step", "w did not move: were the gradients zeroed before the update?",
+              seen=_w_moved_by(0.0)),
+    Diagnosis("test_train_step", "w.grad and b.grad should be zeros", seen=_gradients_left),
 ]

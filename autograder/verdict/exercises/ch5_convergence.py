@@ -9,7 +9,9 @@ documented outputs are what the chapter prints, reproduced by solutions/.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
+from autograder.verdict.diagnosis import Diagnosis, returned
 from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
 from autograder.verdict.observations import (
     Case,
@@ -207,4 +209,84 @@ DOCUMENTED_OUTPUTS = [
         "from w = -2.0: minimum at w = -1.3008, f(w) = -3.5139",
         "from w = +2.0: minimum at w = +1.1309, f(w) = -1.0702",
     ]),
+]
+
+
+def _limit_of(mistake: Callable[[float], float]) -> Callable[..., float | None]:
+    """What learning_rate_limit returns with the mistake, where a minimum exists and it differs from 1/a."""
+    return lambda a, b, c: mistake(a) if a > 0 and not close(mistake(a), 1 / a, 1e-9, 1e-12) else None
+
+
+def _path(res: Observation) -> list[float | None]:
+    out = returned(res)
+    return [real(item) for item in out.get("items", [])] if tag(out) == "list" else []
+
+
+def _same(got: list[float | None], want: list[float]) -> bool:
+    return len(got) == len(want) and all(close(g, w, 1e-9, 1e-12) for g, w in zip(got, want))
+
+
+def _stopped_on_a_negative_slope(case: Case, res: Observation) -> bool:
+    """The path is the right one cut short where grad(w) < 0: grad(w) < tolerance without abs()."""
+    got, want = _path(res), ref_path(case["coefficients"], case["w"], case["lr"], case["tolerance"], case["max_steps"])
+    slope = poly_value(case["coefficients"], got[-1]) if got and got[-1] is not None else 0.0
+    return 0 < len(got) < len(want) and _same(got, want[:len(got)]) and slope <= -case["tolerance"]
+
+
+def _one_step_too_many(case: Case, res: Observation) -> bool:
+    got, want = _path(res), ref_path(case["coefficients"], case["w"], case["lr"], case["tolerance"], case["max_steps"])
+    return len(got) == len(want) + 1 and _same(got[:-1], want)
+
+
+def _ran_all_steps(case: Case, res: Observation) -> bool:
+    want = ref_path(case["coefficients"], case["w"], case["lr"], case["tolerance"], case["max_steps"])
+    return len(want) < case["max_steps"] + 1 == len(_path(res))
+
+
+def _flat_path_uphill(case: Case, res: Observation) -> bool:
+    got, w = _path(res), case["w"]
+    step = case["lr"] * poly_value(case["coefficients"], w)
+    return len(got) > 1 and abs(step) > 1e-9 and close(got[1], w + step, 1e-9, 1e-12)
+
+
+def _minimum_is(path: Callable[[Case], float]) -> Callable[[Case, Observation], bool]:
+    """Whether find_minimum returned `path(case)` where the right answer is something else."""
+    def seen(case: Case, res: Observation) -> bool:
+        want, wrong = ref_minimum(case["coefficients"], case["w"], case["lr"], case["steps"]), path(case)
+        return not close(wrong, want, 1e-3, 1e-3) and close(real(returned(res)), wrong, 1e-4, 1e-4)
+    return seen
+
+
+def _piled_up(case: Case) -> float:
+    """find_minimum whose gradient is never reset: each step moves by the sum of all slopes so far."""
+    a, b, c, d = case["coefficients"][:4]
+    w, total = case["w"], 0.0
+    for _ in range(case["steps"]):
+        total += 4 * a * w**3 + 3 * b * w**2 + 2 * c * w + d
+        w = w - case["lr"] * total
+    return w
+
+
+# The mistakes the visible checks name (checks.py), and how an observation shows each: the class's common mistakes.
+DIAGNOSES = [
+    Diagnosis("test_learning_rate_limit", "that is 1/L'', the Newton step that lands in one step",
+              _limit_of(lambda a: 1 / (2 * a))),
+    Diagnosis("test_learning_rate_limit", "the factor 2 is missing", _limit_of(lambda a: 2 / a)),
+    Diagnosis("test_learning_rate_limit", "that is 2/a²: the limit is 2/L'' with L'' = 2a",
+              _limit_of(lambda a: 2 / a**2)),
+    Diagnosis("test_learning_rate_limit", "the loss has no minimum, so no positive learning rate converges",
+              lambda a, b, c: 1 / a if a < 0 else None),
+    Diagnosis("test_learning_rate_limit", "divided by zero: with a = 0 the loss is a straight line without",
+              seen=lambda case, res: case["args"][0] == 0 and "ZeroDivisionError" in (error_of(res) or "")),
+    Diagnosis("test_descend_until_flat", "compare the size abs(grad(w)) with the tolerance, not grad(w) itself",
+              seen=_stopped_on_a_negative_slope),
+    Diagnosis("test_descend_until_flat", "one step too many", seen=_one_step_too_many),
+    Diagnosis("test_descend_until_flat", "it ran all max_steps steps", seen=_ran_all_steps),
+    Diagnosis("test_descend_until_flat", "the step went uphill", seen=_flat_path_uphill),
+    Diagnosis("test_find_minimum", "the steps went uphill", seen=_minimum_is(
+        lambda case: ref_minimum(case["coefficients"], case["w"], -case["lr"], case["steps"]))),
+    Diagnosis("test_find_minimum", "the gradients piled up", seen=_minimum_is(_piled_up)),
+    Diagnosis("test_find_minimum", "w never moved", seen=_minimum_is(lambda case: case["w"])),
+    Diagnosis("test_find_minimum", "that is one step: is the return statement inside the loop?", seen=_minimum_is(
+        lambda case: ref_minimum(case["coefficients"], case["w"], case["lr"], min(case["steps"], 1)))),
 ]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
+from autograder.verdict.diagnosis import Diagnosis, first_call, returned
 from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
 from autograder.verdict.observations import (
     Case,
@@ -197,4 +199,72 @@ DOCUMENTED_OUTPUTS = [
         "momentum 0.9 by hand:  Learned weight: 2.0000   Learned bias: 1.0000",
         "torch.optim.SGD(momentum=0.9):  Learned weight: 2.0000   Learned bias: 1.0000",
     ]),
+]
+
+
+def _condition_is(value: Callable[[float], float]) -> Callable[[Case, Observation], bool]:
+    """Whether condition_number returned `value(the right one)` where that differs from the right one."""
+    def seen(case: Case, res: Observation) -> bool:
+        want = ref_condition_number(case["values"])
+        wrong = value(want)
+        return not close(wrong, want, 1e-2, 1e-9) and close(real(returned(res)), wrong, 1e-3, 1e-9)
+    return seen
+
+
+def _centred_as(value: Callable[[float, float, float], float]) -> Callable[[Case, Observation], bool]:
+    """Whether every value centre returned is `value(x, mean, std)`, where that is not x - mean."""
+    def seen(case: Case, res: Observation) -> bool:
+        values = case["values"]
+        mean = sum(values) / len(values)
+        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else math.nan
+        wrong = [value(v, mean, std) for v in values]
+        got = flat(returned(res).get("v"))
+        return (len(got) == len(values) and any(abs(w - (v - mean)) > 1e-3 for w, v in zip(wrong, values))
+                and all(close(g, w, 1e-5, 1e-5) for g, w in zip(got, wrong)))
+    return seen
+
+
+def _changed_x(case: Case, res: Observation) -> bool:
+    return bool(first_call(res)) and not _unchanged(res, case["values"])
+
+
+def _momentum_gave(velocity: Callable[..., float] | None = None,
+                   w: Callable[..., float] | None = None) -> Callable[[Case, Observation], bool]:
+    """Whether momentum_step returned this wrong velocity, or the right velocity and this wrong w."""
+    def seen(case: Case, res: Observation) -> bool:
+        w0, v, g, lr, beta = case["args"]
+        items = [real(item) for item in returned(res).get("items", [])]
+        right_v = beta * v + g
+        if velocity is not None:
+            wrong = velocity(w0, v, g, lr, beta)
+            return not close(wrong, right_v, 1e-6, 1e-9) and close(items[1], wrong, 1e-9, 1e-12)
+        wrong, right_w = w(w0, v, g, lr, beta), w0 - lr * right_v
+        return (close(items[1], right_v, 1e-9, 1e-12) and not close(wrong, right_w, 1e-6, 1e-9)
+                and close(items[0], wrong, 1e-9, 1e-12))
+    return seen
+
+
+# The mistakes the visible checks name (checks.py), and how an observation shows each: the class's common mistakes.
+DIAGNOSES = [
+    Diagnosis("test_condition_number",
+              "that is smallest / largest eigenvalue: the condition number is largest / smallest",
+              seen=_condition_is(lambda want: 1 / want)),
+    Diagnosis("test_condition_number", "its Hessian is 2x2", seen=_condition_is(lambda want: 1.0)),
+    Diagnosis("test_centre", "every value became 0: the mean was taken over the wrong dimension",
+              seen=_centred_as(lambda x, mean, std: 0.0)),
+    Diagnosis("test_centre", "that is centred and scaled", seen=_centred_as(lambda x, mean, std: (x - mean) / std)),
+    Diagnosis("test_centre", "the sign is flipped", seen=_centred_as(lambda x, mean, std: mean - x)),
+    Diagnosis("test_centre", "changed x itself: return a new tensor", seen=_changed_x),
+    Diagnosis("test_momentum_step", "the velocity forgot the old one",
+              seen=_momentum_gave(velocity=lambda w, v, g, lr, beta: g)),
+    Diagnosis("test_momentum_step", "the learning rate belongs to the step of w, not to the velocity",
+              seen=_momentum_gave(velocity=lambda w, v, g, lr, beta: beta * v - lr * g)),
+    Diagnosis("test_momentum_step", "the gradient is missing from the new velocity",
+              seen=_momentum_gave(velocity=lambda w, v, g, lr, beta: beta * v)),
+    Diagnosis("test_momentum_step", "w moved with the old velocity",
+              seen=_momentum_gave(w=lambda w, v, g, lr, beta: w - lr * v)),
+    Diagnosis("test_momentum_step", "the step went uphill",
+              seen=_momentum_gave(w=lambda w, v, g, lr, beta: w + lr * (beta * v + g))),
+    Diagnosis("test_momentum_step", "the learning rate is missing from the step of w",
+              seen=_momentum_gave(w=lambda w, v, g, lr, beta: w - (beta * v + g))),
 ]

@@ -9,7 +9,9 @@ documented outputs are what the chapter prints, reproduced by solutions/.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
+from autograder.verdict.diagnosis import Diagnosis, first_call, returned
 from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
 from autograder.verdict.observations import (
     Case,
@@ -148,4 +150,61 @@ DOCUMENTED_OUTPUTS = [
         "the same to the last bit: True",
         "SGD, lr 0.01, momentum 0.9  after 300 steps: w = 2.0000, b = 1.0000, loss 2.84e-13",
     ]),
+]
+
+
+def _w_after_piled_up(case: Case) -> float:
+    """w after the epoch when the gradients are never cleared: each batch adds its gradient to the old ones."""
+    xs, ys = [v[0] for v in case["xs"]], [v[0] for v in case["ys"]]
+    w, b, vw, vb, gw, gb, size = case["w0"], case["b0"], 0.0, 0.0, 0.0, 0.0, case["batch_size"]
+    for i in range(0, len(xs), size):
+        bx, by = xs[i:i + size], ys[i:i + size]
+        err = [x * w + b - y for x, y in zip(bx, by)]
+        gw, gb = gw + 2 * sum(e * x for e, x in zip(err, bx)) / len(err), gb + 2 * sum(err) / len(err)
+        vw, vb = case["momentum"] * vw + gw, case["momentum"] * vb + gb
+        w, b = w - case["lr"] * vw, b - case["lr"] * vb
+    return w
+
+
+def _w_after_is(value: Callable[[Case], float]) -> Callable[[Case, Observation], bool]:
+    """Whether w after the epoch is `value(case)`, where the right w is something else."""
+    def seen(case: Case, res: Observation) -> bool:
+        want, wrong = ref_epoch(case)[1], value(case)
+        watched = first_call(res).get("args")
+        return not close(wrong, want, 1e-3, 1e-3) and close(tensor_scalar(watched[0]), wrong, 1e-4, 1e-4)
+    return seen
+
+
+def _summed_losses(case: Case, res: Observation) -> bool:
+    out = returned(res)
+    first, size = ref_epoch(case)[0][0], min(case["batch_size"], len(case["xs"]))
+    return size > 1 and tag(out) == "list" and close(real(out["items"][0]), size * first, 1e-4, 1e-5)
+
+
+def _tensor_losses(case: Case, res: Observation) -> bool:
+    out = returned(res)
+    return tag(out) == "list" and any(tag(item) == "torch.Tensor" for item in out.get("items", []))
+
+
+def _decay_with(power: Callable[[int, int], float], rate: Callable[[float], float] = lambda drop: drop):
+    """What step_decay returns with `rate(drop) ** power(epoch, every)`, where that differs from the right one."""
+    def wrong(epoch: int, initial: float, drop: float, every: int) -> float | None:
+        value = initial * rate(drop) ** power(epoch, every)
+        return None if close(value, ref_step_decay(epoch, initial, drop, every), 1e-9, 1e-12) else value
+    return wrong
+
+
+# The mistakes the visible checks name (checks.py), and how an observation shows each: the class's common mistakes.
+DIAGNOSES = [
+    Diagnosis("test_train_epoch", "the docstring promises a float", seen=_tensor_losses),
+    Diagnosis("test_train_epoch", "that is the sum over the batch: take the mean", seen=_summed_losses),
+    Diagnosis("test_train_epoch", "the gradients piled up from batch to batch: call optimizer.zero_grad()",
+              seen=_w_after_is(_w_after_piled_up)),
+    Diagnosis("test_train_epoch", "w never moved: call optimizer.step()", seen=_w_after_is(lambda case: case["w0"])),
+    Diagnosis("test_step_decay", "the rate fell a little every epoch: count whole periods, epoch // every",
+              _decay_with(lambda epoch, every: epoch / every)),
+    Diagnosis("test_step_decay", "the drop came one epoch early",
+              _decay_with(lambda epoch, every: (epoch + 1) // every)),
+    Diagnosis("test_step_decay", "the rate should be multiplied by drop once per period, not divided",
+              _decay_with(lambda epoch, every: epoch // every, rate=lambda drop: 1 / drop)),
 ]
