@@ -61,6 +61,11 @@ def ref_path(coefficients: list[float], w: float, lr: float, tolerance: float, m
     return path
 
 
+def case_path(case: Case) -> list[float]:
+    """The reference path of a descend_until_flat case."""
+    return ref_path(case["coefficients"], case["w"], case["lr"], case["tolerance"], case["max_steps"])
+
+
 def _cases_flat(rng: random.Random) -> list[Case]:
     specs = []
     for _ in range(30):
@@ -89,7 +94,7 @@ def _judge_flat(case: Case, res: Observation) -> str | None:
     out = observed[0].get("out")
     if tag(out) != "list":
         return f"{call} returned {describe(out)}, not a list"
-    want = ref_path(case["coefficients"], case["w"], case["lr"], case["tolerance"], case["max_steps"])
+    want = case_path(case)
     if out.get("len") != len(want):
         return f"{call} returned {out.get('len')} values, expected {len(want)}"
     for k, (item, value) in enumerate(zip(out.get("items", []), want)):
@@ -101,11 +106,15 @@ def _judge_flat(case: Case, res: Observation) -> str | None:
     return None
 
 
-def ref_minimum(coefficients: list[float], w: float, lr: float, n: int) -> float:
-    """n steps on the quartic a w^4 + b w^3 + c w^2 + d w, in double precision."""
+def ref_minimum(coefficients: list[float], w: float, lr: float, n: int, reset: bool = True) -> float:
+    """n steps on the quartic a w^4 + b w^3 + c w^2 + d w, in double precision.
+
+    reset=False: the gradient is never reset, so each step moves by the sum of all slopes so far."""
     a, b, c, d = coefficients[:4]
+    total = 0.0
     for _ in range(n):
-        w = w - lr * (4 * a * w**3 + 3 * b * w**2 + 2 * c * w + d)
+        total = (0.0 if reset else total) + 4 * a * w**3 + 3 * b * w**2 + 2 * c * w + d
+        w = w - lr * total
     return w
 
 
@@ -228,18 +237,18 @@ def _same(got: list[float | None], want: list[float]) -> bool:
 
 def _stopped_on_a_negative_slope(case: Case, res: Observation) -> bool:
     """The path is the right one cut short where grad(w) < 0: grad(w) < tolerance without abs()."""
-    got, want = _path(res), ref_path(case["coefficients"], case["w"], case["lr"], case["tolerance"], case["max_steps"])
+    got, want = _path(res), case_path(case)
     slope = poly_value(case["coefficients"], got[-1]) if got and got[-1] is not None else 0.0
     return 0 < len(got) < len(want) and _same(got, want[:len(got)]) and slope <= -case["tolerance"]
 
 
 def _one_step_too_many(case: Case, res: Observation) -> bool:
-    got, want = _path(res), ref_path(case["coefficients"], case["w"], case["lr"], case["tolerance"], case["max_steps"])
+    got, want = _path(res), case_path(case)
     return len(got) == len(want) + 1 and _same(got[:-1], want)
 
 
 def _ran_all_steps(case: Case, res: Observation) -> bool:
-    want = ref_path(case["coefficients"], case["w"], case["lr"], case["tolerance"], case["max_steps"])
+    want = case_path(case)
     return len(want) < case["max_steps"] + 1 == len(_path(res))
 
 
@@ -255,16 +264,6 @@ def _minimum_is(path: Callable[[Case], float]) -> Callable[[Case, Observation], 
         want, wrong = ref_minimum(case["coefficients"], case["w"], case["lr"], case["steps"]), path(case)
         return not close(wrong, want, 1e-3, 1e-3) and close(real(returned(res)), wrong, 1e-4, 1e-4)
     return seen
-
-
-def _piled_up(case: Case) -> float:
-    """find_minimum whose gradient is never reset: each step moves by the sum of all slopes so far."""
-    a, b, c, d = case["coefficients"][:4]
-    w, total = case["w"], 0.0
-    for _ in range(case["steps"]):
-        total += 4 * a * w**3 + 3 * b * w**2 + 2 * c * w + d
-        w = w - case["lr"] * total
-    return w
 
 
 # The mistakes the visible checks name (checks.py), and how an observation shows each: the class's common mistakes.
@@ -285,7 +284,8 @@ DIAGNOSES = [
     Diagnosis("test_descend_until_flat", "the step went uphill", seen=_flat_path_uphill),
     Diagnosis("test_find_minimum", "the steps went uphill", seen=_minimum_is(
         lambda case: ref_minimum(case["coefficients"], case["w"], -case["lr"], case["steps"]))),
-    Diagnosis("test_find_minimum", "the gradients piled up", seen=_minimum_is(_piled_up)),
+    Diagnosis("test_find_minimum", "the gradients piled up", seen=_minimum_is(
+        lambda case: ref_minimum(case["coefficients"], case["w"], case["lr"], case["steps"], reset=False))),
     Diagnosis("test_find_minimum", "w never moved", seen=_minimum_is(lambda case: case["w"])),
     Diagnosis("test_find_minimum", "that is one step: is the return statement inside the loop?", seen=_minimum_is(
         lambda case: ref_minimum(case["coefficients"], case["w"], case["lr"], min(case["steps"], 1)))),

@@ -49,16 +49,20 @@ def _cases_epoch(rng: random.Random) -> list[Case]:
     return cases
 
 
-def ref_epoch(case: Case) -> tuple[list[float], float, float]:
-    """(the batch losses, w after, b after), in double precision, batches in order."""
+def ref_epoch(case: Case, zero_grad: bool = True) -> tuple[list[float], float, float]:
+    """(the batch losses, w after, b after), in double precision, batches in order.
+
+    zero_grad=False: the gradients are never cleared, so each batch adds its gradient to the old ones."""
     xs, ys = [v[0] for v in case["xs"]], [v[0] for v in case["ys"]]
-    w, b, vw, vb, losses, size = case["w0"], case["b0"], 0.0, 0.0, [], case["batch_size"]
+    w, b, vw, vb, gw, gb, losses, size = case["w0"], case["b0"], 0.0, 0.0, 0.0, 0.0, [], case["batch_size"]
     for i in range(0, len(xs), size):
         bx, by = xs[i:i + size], ys[i:i + size]
         err = [x * w + b - y for x, y in zip(bx, by)]
         losses.append(sum(e * e for e in err) / len(err))
-        vw = case["momentum"] * vw + 2 * sum(e * x for e, x in zip(err, bx)) / len(err)
-        vb = case["momentum"] * vb + 2 * sum(err) / len(err)
+        if zero_grad:
+            gw, gb = 0.0, 0.0
+        gw, gb = gw + 2 * sum(e * x for e, x in zip(err, bx)) / len(err), gb + 2 * sum(err) / len(err)
+        vw, vb = case["momentum"] * vw + gw, case["momentum"] * vb + gb
         w, b = w - case["lr"] * vw, b - case["lr"] * vb
     return losses, w, b
 
@@ -153,19 +157,6 @@ DOCUMENTED_OUTPUTS = [
 ]
 
 
-def _w_after_piled_up(case: Case) -> float:
-    """w after the epoch when the gradients are never cleared: each batch adds its gradient to the old ones."""
-    xs, ys = [v[0] for v in case["xs"]], [v[0] for v in case["ys"]]
-    w, b, vw, vb, gw, gb, size = case["w0"], case["b0"], 0.0, 0.0, 0.0, 0.0, case["batch_size"]
-    for i in range(0, len(xs), size):
-        bx, by = xs[i:i + size], ys[i:i + size]
-        err = [x * w + b - y for x, y in zip(bx, by)]
-        gw, gb = gw + 2 * sum(e * x for e, x in zip(err, bx)) / len(err), gb + 2 * sum(err) / len(err)
-        vw, vb = case["momentum"] * vw + gw, case["momentum"] * vb + gb
-        w, b = w - case["lr"] * vw, b - case["lr"] * vb
-    return w
-
-
 def _w_after_is(value: Callable[[Case], float]) -> Callable[[Case, Observation], bool]:
     """Whether w after the epoch is `value(case)`, where the right w is something else."""
     def seen(case: Case, res: Observation) -> bool:
@@ -199,7 +190,7 @@ DIAGNOSES = [
     Diagnosis("test_train_epoch", "the docstring promises a float", seen=_tensor_losses),
     Diagnosis("test_train_epoch", "that is the sum over the batch: take the mean", seen=_summed_losses),
     Diagnosis("test_train_epoch", "the gradients piled up from batch to batch: call optimizer.zero_grad()",
-              seen=_w_after_is(_w_after_piled_up)),
+              seen=_w_after_is(lambda case: ref_epoch(case, zero_grad=False)[1])),
     Diagnosis("test_train_epoch", "w never moved: call optimizer.step()", seen=_w_after_is(lambda case: case["w0"])),
     Diagnosis("test_step_decay", "the rate fell a little every epoch: count whole periods, epoch // every",
               _decay_with(lambda epoch, every: epoch / every)),
