@@ -11,7 +11,8 @@ right, wrong and broken answers mixed, from tests/support/synthetic.py) and grad
    feedback, CSVs and the report; with the sandboxed kernels and the trusted verdict where the
    machine has bubblewrap, as shipped: the line says which);
 3. the floor: the same notebooks simply executed in fresh kernels with nbclient, with the same
-   parallelism as (2), nothing else.
+   parallelism as (2), nothing else; with the same kernel client as (2) (autograder/kernel_client.py),
+   so a message left unread until the cell's timeout counts against neither.
 
 For each class size it prints `speedup vs nbgrader autograde: X.XX` (time 1 without set-up / time 2),
 `grade / floor` and `per-submission CPU: ours X s vs fresh kernel Y s` (CPU of every process of (2),
@@ -187,10 +188,13 @@ def _execute(args: tuple[str, str]) -> float:
     import nbformat
     from nbclient import NotebookClient
 
+    from autograder.kernel_client import use_prompt_client
+
     path, folder = args
     started = time.perf_counter()
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=30, kernel_name="python3", allow_errors=True, record_timing=False,
+                   config=use_prompt_client(),
                    resources={"metadata": {"path": folder}}).execute(stderr=subprocess.DEVNULL)  # kernel's own log
     return time.perf_counter() - started
 
@@ -251,8 +255,9 @@ def measure(students: int, workers: int, zygote: bool, work: Path) -> dict:
               f"{isolation}")
         floor = run_floor(submissions, made, work, workers, meters["floor"])
         floor_cpu = meters["floor"].seconds()
-        print(f"floor (nbclient, fresh kernel per notebook, default graceful shutdown, {workers} in "
-              f"parallel, no grading): {floor:.1f} s; CPU {floor_cpu:.1f} s (CPU measured by: {meters['floor'].kind})")
+        print(f"floor (nbclient and our kernel client, fresh kernel per notebook, default graceful shutdown, "
+              f"{workers} in parallel, no grading): {floor:.1f} s; CPU {floor_cpu:.1f} s "
+              f"(CPU measured by: {meters['floor'].kind})")
     finally:
         for meter in meters.values():
             meter.close()

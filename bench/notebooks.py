@@ -22,6 +22,9 @@ from nbclient import NotebookClient
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
+sys.path.insert(0, str(REPO_ROOT))
+
+from autograder.kernel_client import use_prompt_client  # noqa: E402 - the package, found from here
 
 
 def _seconds(start: str, end: str) -> float:
@@ -41,7 +44,7 @@ def time_cells(path: Path) -> tuple[float, list[tuple[float, nbformat.NotebookNo
     with tempfile.TemporaryDirectory(prefix="gd-bench-") as tmp:  # leave solutions/ untouched
         workdir = Path(shutil.copytree(path.parent, Path(tmp) / path.parent.name,
                                        ignore=shutil.ignore_patterns("*.ipynb", "__pycache__")))
-        client = NotebookClient(nb, timeout=120, kernel_name="python3", record_timing=True,
+        client = NotebookClient(nb, timeout=120, kernel_name="python3", record_timing=True, config=use_prompt_client(),
                                 resources={"metadata": {"path": str(workdir)}})
         with client.setup_kernel(stderr=subprocess.DEVNULL):
             started = time.perf_counter()

@@ -148,12 +148,14 @@ def execute(nb: nbformat.NotebookNode, folder: Path, timeout: int) -> nbformat.N
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
+    from autograder.kernel_client import use_prompt_client
+
     with tempfile.TemporaryDirectory(prefix="gd-check-") as tmp:
         workdir = Path(tmp) / folder.name
         shutil.copytree(folder, workdir, ignore=shutil.ignore_patterns(
             ".ipynb_checkpoints", "__pycache__", "*.ipynb"))
         client = NotebookClient(nb, timeout=timeout, interrupt_on_timeout=True, allow_errors=True,
-                                kernel_name="python3", record_timing=False,
+                                kernel_name="python3", record_timing=False, config=use_prompt_client(),
                                 resources={"metadata": {"path": str(workdir)}})
         try:
             client.execute(stderr=subprocess.DEVNULL)  # kernel start-up chatter is not the student's

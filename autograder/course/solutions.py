@@ -8,6 +8,8 @@ from nbclient import NotebookClient
 from nbconvert.preprocessors import Preprocessor
 from nbgrader.preprocessors import ClearHiddenTests
 
+from autograder.kernel_client import use_prompt_client
+
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
@@ -49,7 +51,7 @@ def reference_notebook(source: Path) -> nbformat.NotebookNode:
 def execute(nb: nbformat.NotebookNode, workdir: Path, timeout: int = 120) -> nbformat.NotebookNode:
     """Run every cell in a fresh kernel in `workdir`; any error stops the build."""
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                            resources={"metadata": {"path": str(workdir)}})
+                            config=use_prompt_client(), resources={"metadata": {"path": str(workdir)}})
     client.execute()
     nb, _ = DropStderr().preprocess(nb, {})
     return nb

@@ -1,0 +1,80 @@
+"""The kernel client of every notebook run: a message whose wake-up went elsewhere is still read."""
+from __future__ import annotations
+
+import asyncio
+from queue import Empty
+
+import pytest
+import zmq
+import zmq.asyncio
+from jupyter_client.session import Session
+
+from autograder.kernel_client import PromptChannel, PromptKernelClient, use_prompt_client
+
+
+async def _wait_while_a_reply_arrives(timeout: float | None) -> dict:
+    """A channel waiting for a message; meanwhile a reply arrives and someone else reads the socket's
+    events (as libzmq's own command processing does), which consumes the wake-up of the wait."""
+    context = zmq.asyncio.Context()
+    kernel, client = context.socket(zmq.PAIR), context.socket(zmq.PAIR)
+    kernel.bind("inproc://kernel-client-test")
+    client.connect("inproc://kernel-client-test")
+    session = Session()
+    channel = PromptChannel(client, session)
+
+    async def reply() -> None:
+        await asyncio.sleep(0.2)
+        session.send(kernel, "execute_reply", {"status": "ok"})
+        zmq.Socket.shadow(client.underlying).get(zmq.EVENTS)
+
+    try:
+        replying = asyncio.ensure_future(reply())
+        # jupyter_client's own channel never returns here (without a deadline), or only at the deadline
+        message = await asyncio.wait_for(channel.get_msg(timeout=timeout), 5)
+        await replying
+        return message
+    finally:
+        kernel.close(linger=0)
+        client.close(linger=0)
+        context.term()
+
+
+@pytest.mark.parametrize("timeout", [None, 30.0])
+def test_a_reply_whose_wake_up_was_consumed_is_read(timeout):
+    message = asyncio.run(_wait_while_a_reply_arrives(timeout))
+    assert message["msg_type"] == "execute_reply"
+    assert message["content"] == {"status": "ok"}
+
+
+def test_a_wait_with_nothing_to_read_ends_at_its_deadline():
+    async def wait() -> None:
+        context = zmq.asyncio.Context()
+        socket = context.socket(zmq.PAIR)
+        socket.bind("inproc://kernel-client-quiet")
+        try:
+            await PromptChannel(socket, Session()).get_msg(timeout=0.6)
+        finally:
+            socket.close(linger=0)
+            context.term()
+
+    with pytest.raises(Empty):
+        asyncio.run(wait())
+
+
+def test_every_kernel_manager_of_ours_hands_out_the_prompt_client():
+    from jupyter_client.manager import AsyncKernelManager
+
+    from autograder.sandbox.kernel import SandboxedKernelManager
+    from autograder.sandbox.kernel_zygote import ZygoteKernelManager
+
+    for manager in (AsyncKernelManager, SandboxedKernelManager, ZygoteKernelManager):
+        client = manager(config=use_prompt_client()).client()
+        assert isinstance(client, PromptKernelClient), manager
+        assert client.shell_channel_class is PromptChannel and client.iopub_channel_class is PromptChannel
+
+
+def test_nbgrader_runs_use_it(tmp_path):
+    from autograder.grading.nbgrader_steps import autograde_api
+
+    api = autograde_api(tmp_path, 30, sandboxed=True)
+    assert api.config.AsyncKernelManager.client_class == "autograder.kernel_client.PromptKernelClient"
