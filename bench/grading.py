@@ -1,6 +1,7 @@
 """Benchmark: `python -m autograder grade` against plain serial `nbgrader autograde`, and the floor.
 
-    python bench/grading.py [--students 40 [200 ...]] [--workers N] [--no-zygote] [--keep DIR]
+    python bench/grading.py [--students 40 [200 ...]] [--workers N] [--no-zygote] [--nbgrader-prompt-client]
+                            [--keep DIR]
 
 Makes a class of synthetic submissions (each student hands in one chapter, the chapters in turn;
 right, wrong and broken answers mixed, from tests/support/synthetic.py) and grades it three ways, in one run:
@@ -13,6 +14,9 @@ right, wrong and broken answers mixed, from tests/support/synthetic.py) and grad
 3. the floor: the same notebooks simply executed in fresh kernels with nbclient, with the same
    parallelism as (2), nothing else; with the same kernel client as (2) (autograder/kernel_client.py),
    so a message left unread until the cell's timeout counts against neither.
+
+With --nbgrader-prompt-client, (1) runs a second time with that client too (`--AsyncKernelManager.
+client_class`), and `speedup vs nbgrader autograde with our kernel client` shows the gain without it.
 
 For each class size it prints `speedup vs nbgrader autograde: X.XX` (time 1 without set-up / time 2),
 `grade / floor` and `per-submission CPU: ours X s vs fresh kernel Y s` (CPU of every process of (2),
@@ -138,9 +142,13 @@ def nbgrader_cli(args: list[str], cwd: Path, check: bool = True, meter: CpuMeter
     return result.returncode
 
 
-def run_nbgrader(submissions: Path, made: list, work: Path, meter: CpuMeter | None = None) -> tuple[float, float]:
-    """Fresh course folder; returns (set-up seconds, grading seconds)."""
-    course = work / "nbgrader-course"
+def run_nbgrader(submissions: Path, made: list, work: Path, meter: CpuMeter | None = None,
+                 prompt_client: bool = False) -> tuple[float, float]:
+    """Fresh course folder; returns (set-up seconds, grading seconds). `prompt_client`: nbgrader told
+    to use this project's kernel client (autograder/kernel_client.py), everything else as shipped."""
+    from autograder.kernel_client import CLIENT_CLASS
+
+    course = work / ("nbgrader-course-prompt-client" if prompt_client else "nbgrader-course")
     stage_source(course)
     shutil.copy(NBGRADER_CONFIG, course / "nbgrader_config.py")
     shutil.copytree(submissions, course / "submitted")
@@ -155,7 +163,8 @@ def run_nbgrader(submissions: Path, made: list, work: Path, meter: CpuMeter | No
     for aid in sorted({m[1] for m in made}):
         # exits non-zero when one student's notebook fails (e.g. a duplicated cell): that is the
         # students' doing, the others are graded all the same
-        if nbgrader_cli(["autograde", aid], course, check=False, meter=meter):
+        client = [f"--AsyncKernelManager.client_class={CLIENT_CLASS}"] if prompt_client else []
+        if nbgrader_cli(["autograde", aid, *client], course, check=False, meter=meter):
             failed.append(aid)
     if failed:
         print(f"(nbgrader autograde reported failed submissions in {', '.join(failed)})")
@@ -227,7 +236,7 @@ def _warm_noop(_: int) -> None:
     return None
 
 
-def measure(students: int, workers: int, zygote: bool, work: Path) -> dict:
+def measure(students: int, workers: int, zygote: bool, work: Path, nbgrader_prompt: bool = False) -> dict:
     """Grade one synthetic class the three ways; print and return the numbers."""
     work.mkdir(parents=True, exist_ok=True)
     submissions = work / "submissions"
@@ -239,12 +248,16 @@ def measure(students: int, workers: int, zygote: bool, work: Path) -> dict:
     print(f"class: {len(made)} students x 1 notebook, chapters in turn; "
           + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f"; {os.cpu_count()} cores")
 
-    meters = {name: CpuMeter(f"{students}-{name}") for name in ("nbgrader", "ours", "floor")}
+    meters = {name: CpuMeter(f"{students}-{name}") for name in ("nbgrader", "ours", "floor", "nbgrader-prompt")}
     try:
         setup, nbgrader_seconds = run_nbgrader(submissions, made, work, meters["nbgrader"])
         nbgrader_cpu = meters["nbgrader"].seconds()
         print(f"nbgrader autograde (serial CLI): {nbgrader_seconds:.1f} s "
               f"(+ {setup:.1f} s generate_assignment set-up, not counted); CPU {nbgrader_cpu:.1f} s")
+        if nbgrader_prompt:
+            _, prompt_seconds = run_nbgrader(submissions, made, work, meters["nbgrader-prompt"], prompt_client=True)
+            print(f"nbgrader autograde (serial CLI) with our kernel client, no reply left unread: "
+                  f"{prompt_seconds:.1f} s; CPU {meters['nbgrader-prompt'].seconds():.1f} s")
         ours, grades, isolation = run_ours(submissions, work, workers, zygote, meter=meters["ours"])
         ours_cpu = meters["ours"].seconds()
         statuses = {}
@@ -267,6 +280,8 @@ def measure(students: int, workers: int, zygote: bool, work: Path) -> dict:
     print(f"per-submission CPU: ours {result['ours_cpu']:.2f} s vs fresh kernel {result['floor_cpu']:.2f} s")
     print(f"CPU: nbgrader autograde {nbgrader_cpu:.1f} s / ours {ours_cpu:.1f} s = {nbgrader_cpu / ours_cpu:.2f} "
           "(steadier than wall time on a shared machine)")
+    if nbgrader_prompt:
+        print(f"speedup vs nbgrader autograde with our kernel client: {prompt_seconds / ours:.2f}")
     print(f"speedup vs nbgrader autograde: {nbgrader_seconds / ours:.2f}")
     return result
 
@@ -292,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="workers for `grade` and the floor (default: number of cores, %(default)s)")
     parser.add_argument("--no-zygote", action="store_true", help="grade with a fresh sandboxed kernel each")
+    parser.add_argument("--nbgrader-prompt-client", action="store_true",
+                        help="also time nbgrader autograde with our kernel client (autograder/kernel_client.py): "
+                             "what the replies it leaves unread until the cell timeout cost it")
     parser.add_argument("--keep", type=Path, default=None, help="keep the work folder here")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="instead: the overhead of grading on this Dask cluster against the local pool")
@@ -305,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
             for n in args.students:
                 cluster_overhead(n, args.workers, args.scheduler, work / f"cluster-{n}")
             return 0
-        results = [measure(n, args.workers, not args.no_zygote, work / f"class-{n}") for n in args.students]
+        results = [measure(n, args.workers, not args.no_zygote, work / f"class-{n}", args.nbgrader_prompt_client)
+                   for n in args.students]
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

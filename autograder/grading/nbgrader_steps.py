@@ -135,6 +135,7 @@ def autograde_api(work: Path, cell_timeout: int | None, sandboxed: bool = False,
     )
 
     from autograder.course.coursedir import nbgrader_config
+    from autograder.grading.feedback_steps import FeedbackExporter
     from autograder.grading.student_html import SanitizeStudentHTML
     from autograder.kernel_client import use_prompt_client
 
@@ -159,6 +160,7 @@ def autograde_api(work: Path, cell_timeout: int | None, sandboxed: bool = False,
             config.Execute.kernel_manager_class = ZygoteKernelManager
         config.SandboxedKernelManager.cell_timeout = int(config.Execute.timeout)
     use_prompt_client(config)   # no message left unread until the cell's timeout
+    config.GenerateFeedback.exporter_class = FeedbackExporter   # its templates compiled once per worker
     # A kernel that died once dies again: report it instead of running the notebook twice.
     config.Execute.execute_retries = 0
     return NbGraderAPI(CourseDirectory(config=config), config=config)
