@@ -3,10 +3,11 @@
 jupyter_client waits for a kernel's message with one `await socket.poll(timeout)` on ZeroMQ's
 edge-triggered descriptor. When that wake-up is consumed elsewhere (libzmq processing commands for
 another call on the socket), a message already in the socket goes unnoticed until the wait ends.
-Observed with ipykernel 7.4, pyzmq 27.3 and jupyter_client 8.10: after chapter 2's slider cell
-(widget comms), its execute_reply sat unread until nbgrader's whole 30 s cell timeout had passed,
-in about two runs of three, with fresh and forked kernels alike. Here a wait is cut into short
-slices, and each slice asks the socket itself again, so a message is read within one slice.
+Observed with ipykernel 7.4, pyzmq 27.3 and jupyter_client 8.10 and our sandboxed kernels (Unix
+sockets), fresh and forked alike: after chapter 2's slider cell (widget comms), its execute_reply
+sat unread until nbgrader's whole 30 s cell timeout had passed, in about two runs of three (plain
+nbgrader's TCP kernels did not show it in bench/grading.py). Here a wait is cut into short slices,
+and each slice asks the socket itself again, so a message is read within one slice.
 """
 from __future__ import annotations
 
