@@ -78,3 +78,35 @@ def test_nbgrader_runs_use_it(tmp_path):
 
     api = autograde_api(tmp_path, 30, sandboxed=True)
     assert api.config.AsyncKernelManager.client_class == "autograder.kernel_client.PromptKernelClient"
+
+
+def test_a_kernel_is_ready_once_it_answered_and_no_output_is_lost(monkeypatch):
+    """A real kernel: its readiness wait never sits on an empty IOPub (jupyter_client's last step waits
+    0.2 s there on every start), and the cells run right after it still get all their output."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    waits: list[tuple[str, float | None, str]] = []
+    get_msg = PromptChannel.get_msg
+
+    async def recorded(self, timeout=None):
+        try:
+            message = await get_msg(self, timeout)
+        except Empty:
+            waits.append((self.socket.type, timeout, "empty"))
+            raise
+        waits.append((self.socket.type, timeout, message["msg_type"]))
+        return message
+
+    monkeypatch.setattr(PromptChannel, "get_msg", recorded)
+    cells = ["print('first')", "import sys; print('err', file=sys.stderr); 6 * 7", "print('last')"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, timeout=60, kernel_name="python3", config=use_prompt_client()).execute()
+
+    replied = next(i for i, (_, _, kind) in enumerate(waits) if kind == "kernel_info_reply")
+    first_execute = next(i for i, (_, _, kind) in enumerate(waits) if kind == "execute_input")
+    ready = waits[replied:first_execute]
+    assert [w for w in ready if w[2] == "empty" and w[0] == zmq.SUB and w[1]] == [], ready
+    assert [o["text"] for o in nb.cells[0].outputs] == ["first\n"]
+    assert [o.get("text") or o["data"]["text/plain"] for o in nb.cells[1].outputs] == ["err\n", "42"]
+    assert [o["text"] for o in nb.cells[2].outputs] == ["last\n"]
