@@ -27,11 +27,27 @@ import torch  # noqa: F401 - preloaded once in the zygote
 import torch._dynamo  # noqa: F401 - what torch.optim imports on its first optimizer (seconds)
 import torch.optim  # noqa: F401 - preloaded once in the zygote
 from matplotlib.backends import backend_agg  # noqa: F401 - every figure's renderer
+from matplotlib.mathtext import MathTextParser
 import pygments.formatters  # noqa: F401 - a failing cell's traceback, formatted
 import stack_data  # noqa: F401 - a failing cell's traceback, formatted
 from PIL import Image
 
+# What a kernel imports while it starts (IPKernelApp.initialize: its debugger, the history's sqlite3,
+# pdb, pydoc, psutil, faulthandler) and on its first cells: a quarter of a second, paid here once.
+import faulthandler  # noqa: F401
+import IPython.core.history  # noqa: F401
+import IPython.core.logger  # noqa: F401
+import ipykernel.debugger  # noqa: F401
+import matplotlib_inline.backend_inline  # noqa: F401
+import pdb  # noqa: F401
+import psutil  # noqa: F401
+import pydoc  # noqa: F401
+import sqlite3  # noqa: F401
+
 Image.init()   # the image plugins matplotlib's PNG output loads on first use
+# mathtext's grammar (log-scale tick labels, a title's $\\eta$) is built on its first use, once per
+# process; it keeps nothing from one formula to the next, so no figure's pixels change
+MathTextParser("agg").parse(r"$10^{-1}$", dpi=96)
 
 try:
     import ipywidgets  # noqa: F401 - the learning-rate slider of chapter 2
