@@ -1,5 +1,5 @@
 """nbgrader's feedback, made readable: each failed test's result in plain words first, wrapped; math
-pre-rendered, so the feedback page needs no internet.
+pre-rendered, so the feedback page needs no internet (each formula drawn once per batch).
 
 `FeedbackForStudents` is added to nbgrader's GenerateFeedback preprocessors in
 autograder/nbgrader_config.py; it changes only the copy of the notebook the feedback is made from.
@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import html
 import io
+import os
 import re
 import textwrap
+from pathlib import Path
 
 import jinja2
 from nbconvert.exporters import HTMLExporter
@@ -49,11 +52,28 @@ def result_first(error: dict) -> list[str]:
     return [lead, "", "Details (Python's traceback):", *rest]
 
 
+_SHARED: list[Path] = []   # where this process shares rendered formulas with the batch's other workers
+
+
+def share_rendered_math(folder: Path | None) -> None:
+    """Keep rendered formulas in `folder` too (a folder of the batch's course template), so that each
+    formula of the course is drawn once per batch, not once per worker process."""
+    _SHARED[:] = [folder] if folder is not None else []
+
+
 @functools.lru_cache(maxsize=2048)   # the course's own formulas recur in every student's feedback
 def svg_of(tex: str, display: bool) -> str:
     """`tex` as an inline SVG image (matplotlib's mathtext); '' if mathtext cannot draw it."""
     import matplotlib
 
+    shared = None
+    if _SHARED:
+        key = hashlib.sha256(f"{matplotlib.__version__}\0{display}\0{tex}".encode()).hexdigest()
+        shared = _SHARED[0] / f"{key}.html"
+        try:
+            return shared.read_text()
+        except OSError:
+            pass
     matplotlib.use("Agg")
     from matplotlib import mathtext
 
@@ -61,10 +81,20 @@ def svg_of(tex: str, display: bool) -> str:
     try:
         mathtext.math_to_image(f"${tex}$", buffer, format="svg", dpi=100)
     except Exception:  # noqa: BLE001 - beyond mathtext's subset of TeX: keep the source text
-        return ""
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    style = "display:block;margin:.5em auto" if display else "vertical-align:middle"
-    return f'<img class="math" alt="{html.escape(tex)}" style="{style}" src="data:image/svg+xml;base64,{data}">'
+        image = ""
+    else:
+        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+        style = "display:block;margin:.5em auto" if display else "vertical-align:middle"
+        image = f'<img class="math" alt="{html.escape(tex)}" style="{style}" src="data:image/svg+xml;base64,{data}">'
+    if shared is not None:
+        try:   # written whole, then renamed: another worker reads all of it or nothing
+            shared.parent.mkdir(parents=True, exist_ok=True)
+            partial = shared.with_suffix(f".{os.getpid()}.partial")
+            partial.write_text(image)
+            os.replace(partial, shared)
+        except OSError:
+            pass
+    return image
 
 
 def render_math(markdown: str) -> str:

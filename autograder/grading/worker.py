@@ -93,8 +93,10 @@ def prepare_workdir(job: Job) -> Path:
 def grade_submission(job: Job) -> Outcome:
     """Grade one submission: isolated (the kernel in the sandbox + the trusted verdict) where this
     machine can sandbox, else nbgrader with a plain kernel, as plain nbgrader does (the batch says so)."""
+    from autograder.grading.feedback_steps import share_rendered_math
     from autograder.sandbox import run as sandbox
 
+    share_rendered_math(Path(job.template) / "rendered-math")   # the batch's workers draw each formula once
     if sandbox.mode() != "none":
         outcome = grade_isolated(job)
     else:
