@@ -1,5 +1,8 @@
 """The zygote's preload and warm-up leave every figure as a fresh kernel draws it, to the byte.
 
+The warm-up includes a mathtext cache shared by every figure and filled in the zygote (tick labels
+such as $10^{-3}$); the preloaded Python must have drawn from it, and still match.
+
 Two Pythons draw the same figures through the course's own `png_bundle` (log-scale tick labels and a
 title in mathtext, a legend, the tight crop): one after `import kernel_child` (the zygote's preload),
 one without. No sandbox needed: the preload is plain imports and a warm-up.
@@ -31,7 +34,8 @@ for scale in ("log", "linear"):
     right.contour([[0, 1, 4], [1, 2, 5], [4, 5, 8]], levels=4)
     right.set_xlabel(r"$w$")
     pictures.append(png_bundle(fig, "alt")["image/png"])
-print(json.dumps({"modules": sorted(sys.modules), "pictures": pictures}))
+hits = kernel_child.SharedMathText._parse_cached.cache_info().hits if sys.argv[1] == "preloaded" else 0
+print(json.dumps({"modules": sorted(sys.modules), "pictures": pictures, "warm_hits": hits}))
 """
 
 
@@ -47,4 +51,5 @@ def test_preloaded_kernel_draws_the_same_bytes():
     preloaded, fresh = draw("preloaded"), draw("fresh")
     assert "ipykernel.debugger" in preloaded["modules"] and "ipykernel.debugger" not in fresh["modules"]
     assert len(fresh["pictures"]) == 2 and fresh["pictures"][0] != fresh["pictures"][1]
+    assert preloaded["warm_hits"] > 0  # the log-scale tick labels came from the zygote's mathtext cache
     assert preloaded["pictures"] == fresh["pictures"]

@@ -65,11 +65,27 @@ FILL = textwrap.dedent("""
     print(json.dumps({'written': written, 'error': error}))
 """)
 
+# A log-scale figure with mathtext, saved as course_kit saves it: its tick labels come from the
+# mathtext cache the zygote filled, in a forked child; the bytes must be a fresh kernel's.
+DRAW = textwrap.dedent("""
+    import hashlib, io, json
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(6, 3))
+    ax = fig.subplots()
+    ax.semilogy(range(1, 30), [0.5 ** k for k in range(1, 30)], "o-", label=r"$|\\theta_k - \\theta^*|$")
+    ax.legend()
+    ax.set_xlabel(r"step $k$")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
+    print(json.dumps({"png": hashlib.sha256(buffer.getvalue()).hexdigest()}))
+""")
 
-def run_kernel(folder: Path, *cells: str) -> dict:
+
+def run_kernel(folder: Path, *cells: str, forked: bool = True) -> dict:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    NotebookClient(nb, timeout=60, kernel_name="python3", kernel_manager_class=kernel_zygote.ZygoteKernelManager,
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    manager = {"kernel_manager_class": kernel_zygote.ZygoteKernelManager} if forked else {}
+    NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(folder)}},
+                   **manager).execute()
     text = nb.cells[-1].outputs[0]["text"]
     return json.loads(text.strip().splitlines()[-1])
 
@@ -86,9 +102,10 @@ def kernels(tmp_path_factory: pytest.TempPathFactory):
         third = run_kernel(folder, LOOK)
         filled = run_kernel(folder, FILL)
         after_filled = run_kernel(folder, LOOK)
+        drawn = [run_kernel(folder, DRAW)["png"] for _ in range(2)]
     finally:
         kernel_zygote.stop_kernel_zygote()
-    return first, second, third, filled, after_filled
+    return first, second, third, filled, after_filled, drawn, run_kernel(folder, DRAW, forked=False)["png"]
 
 
 def test_each_kernel_has_a_fresh_unprivileged_identity(kernels) -> None:
@@ -107,7 +124,7 @@ def test_a_kernel_sees_its_own_folder_only(kernels) -> None:
 
 
 def test_nothing_the_previous_kernel_left_remains(kernels) -> None:
-    first, second, third, _, after_filled = kernels
+    first, second, third, _, after_filled, *_ = kernels
     assert first["sleepers"], "the first kernel's background process was started (sanity)"
     for later in (second, third, after_filled):
         assert "left-by-first" not in later["tmp"] + later["shm"] + later["sandbox"]
@@ -122,3 +139,8 @@ def test_the_kernels_folder_is_capped_in_total(kernels) -> None:
     assert filled["error"] == "ENOSPC", filled
     assert KERNEL_ZYGOTE.file_bytes < filled["written"] <= KERNEL_ZYGOTE.folder_bytes, filled
     assert not [name for name in after_filled["sandbox"] if name.startswith("fill-")]
+
+
+def test_forked_kernels_draw_a_fresh_kernels_figure_to_the_byte(kernels) -> None:
+    drawn, fresh = kernels[5], kernels[6]
+    assert drawn == [fresh, fresh]
