@@ -5,6 +5,7 @@ Real kernels (nbclient drives them, as nbgrader's Execute does), one zygote for 
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder.sandbox import kernel_zygote
+
+KIT = Path(__file__).resolve().parents[2] / "autograder" / "student_kit"
 
 pytestmark = pytest.mark.skipif(not kernel_zygote.available(),
                                 reason="the kernel zygote needs bubblewrap as root and a Python install outside /tmp")
@@ -65,19 +68,18 @@ FILL = textwrap.dedent("""
     print(json.dumps({'written': written, 'error': error}))
 """)
 
-# A log-scale figure with mathtext, saved as course_kit saves it: its tick labels come from the
-# mathtext cache the zygote filled, in a forked child; the bytes must be a fresh kernel's.
+# A log-scale figure with mathtext, saved by course_kit's own png_bundle: its tick labels come from
+# the mathtext cache the zygote filled, in a forked child; the bytes must be a fresh kernel's.
 DRAW = textwrap.dedent("""
-    import hashlib, io, json
+    import hashlib, json
     from matplotlib.figure import Figure
+    from course_kit import png_bundle
     fig = Figure(figsize=(6, 3))
     ax = fig.subplots()
     ax.semilogy(range(1, 30), [0.5 ** k for k in range(1, 30)], "o-", label=r"$|\\theta_k - \\theta^*|$")
     ax.legend()
     ax.set_xlabel(r"step $k$")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
-    print(json.dumps({"png": hashlib.sha256(buffer.getvalue()).hexdigest()}))
+    print(json.dumps({"png": hashlib.sha256(png_bundle(fig, "alt")["image/png"].encode()).hexdigest()}))
 """)
 
 
@@ -94,6 +96,7 @@ def run_kernel(folder: Path, *cells: str, forked: bool = True) -> dict:
 def kernels(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("notebook-folder")
     (folder / "helper.py").write_text("HELPER = 1\n")
+    shutil.copy(KIT / "course_kit.py", folder / "course_kit.py")
     (folder / "other.ipynb").write_text("{}")
     assert kernel_zygote.ready()
     try:
