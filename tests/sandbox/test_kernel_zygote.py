@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(not kernel_zygote.available(),
                                 reason="the kernel zygote needs bubblewrap as root and a Python install outside /tmp")
 
 LOOK = textwrap.dedent("""
-    import json, os
+    import gc, json, os
     def procs():
         found = []
         for pid in os.listdir('/proc'):
@@ -40,7 +40,8 @@ LOOK = textwrap.dedent("""
     seen = {'uid': os.getuid(), 'cap_eff': status['CapEff'].strip(), 'cap_bnd': status['CapBnd'].strip(),
             'tmp': sorted(os.listdir('/tmp')), 'shm': sorted(os.listdir('/dev/shm')),
             'sandbox': sorted(os.listdir('/sandbox')), 'sleepers': [p for p in procs() if 'sleep 4242' in p],
-            'killed_parent': killed_parent, 'helper': open('helper.py').read()}
+            'killed_parent': killed_parent, 'helper': open('helper.py').read(),
+            'collector_on': gc.isenabled(), 'frozen': gc.get_freeze_count()}
     print(json.dumps(seen))
 """)
 LEAVE = textwrap.dedent("""
@@ -142,6 +143,13 @@ def test_the_kernels_folder_is_capped_in_total(kernels) -> None:
     assert filled["error"] == "ENOSPC", filled
     assert KERNEL_ZYGOTE.file_bytes < filled["written"] <= KERNEL_ZYGOTE.folder_bytes, filled
     assert not [name for name in after_filled["sandbox"] if name.startswith("fill-")]
+
+
+def test_the_preload_is_frozen_and_each_kernel_collects_its_own_garbage(kernels) -> None:
+    """gc.freeze before the fork: a kernel's collections skip the preload (torch, matplotlib...)."""
+    for k in kernels[:3]:
+        assert k["collector_on"] is True, k
+        assert k["frozen"] > 100_000, k
 
 
 def test_forked_kernels_draw_a_fresh_kernels_figure_to_the_byte(kernels) -> None:

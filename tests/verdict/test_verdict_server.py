@@ -153,6 +153,16 @@ def test_limits_hold_per_test_and_the_server_goes_on(server: VerdictServer) -> N
     assert fine == 7.0
 
 
+def test_a_test_runs_with_the_collector_on_and_the_preload_frozen(server: VerdictServer) -> None:
+    """gc.freeze before each fork: a test's collections skip the preload; its own garbage is collected."""
+    frozen, result = probe(server, """
+        import gc
+        def probe():
+            return gc.get_freeze_count() if gc.isenabled() else -1
+    """)
+    assert frozen is not None and frozen > 10_000, result
+
+
 def test_a_test_that_kills_the_server_costs_only_a_restart(tmp_path: Path) -> None:
     with VerdictServer(VERDICT_TEST) as server:
         server.start()

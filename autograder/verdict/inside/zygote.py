@@ -11,7 +11,10 @@ test sees what an earlier one did:
   (/sandbox but for the report, /tmp, /dev/shm, POSIX message queues, System V IPC, the uid's kernel
   keyrings) are brought back to what they held when the server started, before the grader is told;
 * the zygote is not dumpable, so a child cannot read its memory or its descriptors through /proc,
-  nor trace it; the control pipes are closed in the child.
+  nor trace it; the control pipes are closed in the child;
+* the preloaded objects are frozen out of the garbage collector's reach before each fork (Python's
+  `gc.freeze` recipe for fork servers): a child's full collections never walk them, nor copy the
+  pages they live on.
 
 Control protocol (one line each way per test, on the two descriptors given as arguments):
   grader -> zygote: `run N CPU_SECONDS WALL_SECONDS`  (the program is in program-N.json)
@@ -25,6 +28,7 @@ can take a fresh user id, see kernel_child.py) a child is a notebook's kernel in
 It imports nothing from the grader's package (none of it is reachable inside the sandbox).
 """
 import ctypes
+import gc
 import os
 import resource
 import select
@@ -34,6 +38,7 @@ import stat
 import sys
 import time
 
+gc.disable()  # no collection while the preload is imported: no holes left among its objects
 # The profile: `verdict` (tests of the trusted verdict) or `kernel` (a notebook's kernel per child).
 PROFILE = sys.argv[3] if __name__ == "__main__" and len(sys.argv) > 3 else "verdict"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
@@ -44,6 +49,7 @@ else:
 
     harness.load_torch()
 sys.path.pop(0)  # and so do the tests: nothing is imported from the scratch folder
+gc.collect()  # the import's own garbage, once, before the preload is frozen
 
 SCRATCH = ("/sandbox", "/tmp", "/dev/shm", "/dev/mqueue")   # /dev/mqueue: POSIX message queues
 PR_SET_DUMPABLE, IPC_RMID = 4, 0
@@ -217,6 +223,15 @@ def clean_up(layout_paths: set, keep: str) -> None:
     clear_keyrings()
 
 
+def fork() -> int:
+    """A child of the frozen preload, the collector on again in it (only for its own objects)."""
+    gc.freeze()
+    pid = os.fork()
+    if pid == 0:
+        gc.enable()
+    return pid
+
+
 def child(number: int, cpu_seconds: int, report: int, control: tuple) -> None:
     try:
         for fd in control:
@@ -331,7 +346,7 @@ def serve(control_in: int, control_out: int) -> int:
             keep = f"/sandbox/k-{number}"
             empty("/sandbox", layout_paths | {keep} | layout(keep, set()))
             own_folder(keep, folder_bytes, uid)
-            pid = os.fork()
+            pid = fork()
             if pid == 0:
                 kernel(number, cpu_seconds, uid, processes, tmp_bytes, control)
             keep = ""
@@ -340,7 +355,7 @@ def serve(control_in: int, control_out: int) -> int:
             program = f"/sandbox/program-{number}.json"
             empty("/sandbox", layout_paths | {program})
             report = os.open(keep, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            pid = os.fork()
+            pid = fork()
             if pid == 0:
                 child(number, cpu_seconds, report, control)
             os.close(report)
