@@ -3,8 +3,7 @@ pre-rendered, so the feedback page needs no internet (each formula drawn once pe
 
 `FeedbackForStudents` is added to nbgrader's GenerateFeedback preprocessors in
 autograder/nbgrader_config.py; it changes only the copy of the notebook the feedback is made from.
-`FeedbackExporter` is the page's exporter when `grade` makes the feedback: nbconvert's, with its
-templates compiled once per worker instead of once per submission.
+The page itself is made by autograder/grading/feedback_page.py.
 """
 from __future__ import annotations
 
@@ -18,8 +17,6 @@ import re
 import textwrap
 from pathlib import Path
 
-import jinja2
-from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
@@ -121,30 +118,3 @@ class FeedbackForStudents(Preprocessor):
         elif cell.cell_type == "markdown" and "$" in cell.source:
             cell.source = render_math(cell.source)
         return cell, resources
-
-
-class CompiledOnce(jinja2.BytecodeCache):
-    """Compiled templates kept in memory by this process. jinja2 checks each entry against the
-    template's source, so an edited template is compiled afresh."""
-
-    def __init__(self) -> None:
-        self.compiled: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if bucket.key in self.compiled:
-            bucket.bytecode_from_string(self.compiled[bucket.key])
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.compiled[bucket.key] = bucket.bytecode_to_string()
-
-
-TEMPLATES = CompiledOnce()
-
-
-class FeedbackExporter(HTMLExporter):
-    """nbconvert's HTML exporter (nbgrader's feedback page), its templates compiled once per process."""
-
-    def _create_environment(self) -> jinja2.Environment:
-        environment = super()._create_environment()
-        environment.bytecode_cache = TEMPLATES
-        return environment

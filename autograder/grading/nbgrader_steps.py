@@ -135,7 +135,7 @@ def autograde_api(work: Path, cell_timeout: int | None, sandboxed: bool = False,
     )
 
     from autograder.course.coursedir import nbgrader_config
-    from autograder.grading.feedback_steps import FeedbackExporter
+    from autograder.grading.feedback_page import FeedbackExporter
     from autograder.grading.student_html import SanitizeStudentHTML
     from autograder.kernel_client import use_prompt_client
 

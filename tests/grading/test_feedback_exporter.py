@@ -1,20 +1,60 @@
-"""The feedback page's exporter: nbconvert's page, its templates compiled once per worker process."""
+"""The feedback page's exporter: nbconvert's page, its templates compiled once per worker process,
+without bleach over pygments' own output nor a BeautifulSoup pass, and still the same document."""
 from __future__ import annotations
 
 import copy
+import re
+from pathlib import Path
 
 import jinja2
 import nbformat
+import pytest
+from bs4 import BeautifulSoup
 from nbconvert.exporters import HTMLExporter
+from nbconvert.filters.strings import clean_html
 
-from autograder.grading.feedback_steps import TEMPLATES, FeedbackExporter
+from autograder.grading.feedback_page import NO_ALT, TEMPLATES, FeedbackExporter, accessible, clean_highlighted
 
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Feedback"),
                                             nbformat.v4.new_code_cell("x = 1\nprint(x)")])
+UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
 
 def _notebook() -> nbformat.NotebookNode:
     return copy.deepcopy(NOTEBOOK)
+
+
+def _student_notebook() -> nbformat.NotebookNode:
+    """What a submission may hold: code that looks like HTML, HTML outputs, pictures with and without
+    alternative text, raw HTML in markdown and in a raw cell, an SVG, an error."""
+    code = nbformat.v4.new_code_cell("s = '<script>alert(1)</script>' + \"</div>\" & 1 > 0  # é ' \"\nplot()")
+    code.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": PIXEL, "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("display_data", data={"text/html": '<table><tr><td>1 &lt; 2</td></tr></table>'
+                                                                   '<img src="data:image/png;base64,x" alt="mine">'
+                                                                   '<img src="data:image/png;base64,y"/>'}),
+        nbformat.v4.new_output("display_data", data={"image/svg+xml": '<svg xmlns="http://www.w3.org/2000/svg"/>'}),
+        nbformat.v4.new_output("stream", text="a <b> & c\n"),
+        nbformat.v4.new_output("error", ename="ValueError", evalue="<bad>",
+                               traceback=["\x1b[31mValueError\x1b[0m: <bad>"]),
+    ]
+    raw = nbformat.v4.new_raw_cell('<div class="jp-OutputArea-output"><script>x()</script><b>raw</b></div>',
+                                   metadata={"raw_mimetype": "text/html"})
+    return nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell('A <img src="data:image/png;base64,z"> and '
+                                      '<div class="jp-Cell-inputWrapper" tabindex="-1">div</div>'),
+        code, raw, nbformat.v4.new_code_cell("")])
+
+
+def _same_document(ours: str, theirs: str) -> None:
+    """The two pages parse to the same tree (attributes in any order, text with its entities decoded;
+    a widget output's id is new on every page)."""
+    a, b = (UUID.sub("<uuid>", BeautifulSoup(page, features="html.parser").decode()) for page in (ours, theirs))
+    if a != b:
+        at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        pytest.fail(f"the pages differ at {at}:\nours:   {a[at - 200:at + 200]!r}\ntheirs: {b[at - 200:at + 200]!r}")
 
 
 def test_the_second_page_compiles_no_template_and_is_the_same_page(monkeypatch):
@@ -33,7 +73,52 @@ def test_the_second_page_compiles_no_template_and_is_the_same_page(monkeypatch):
     assert second == first
     plain, _ = HTMLExporter().from_notebook_node(_notebook())
     assert compiled, "nbconvert's own exporter compiles its templates each time"
-    assert plain == first
+    _same_document(first, plain)
+
+
+CHAPTERS = sorted(path.parent.name for path in (ROOT / "solutions").glob("ch*/*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", ["submission", *CHAPTERS])
+def test_the_page_is_the_document_nbconvert_makes(notebook):
+    """Every chapter's solved notebook (its figures, tables, math) and a submission full of HTML make the
+    same document as nbconvert's exporter: the same alternative text and focusable cells, the same
+    escaping of what the student wrote."""
+    if notebook == "submission":
+        nb = _student_notebook()
+    else:
+        nb = nbformat.read(next((ROOT / "solutions" / notebook).glob("*.ipynb")), as_version=4)
+    ours, _ = FeedbackExporter().from_notebook_node(copy.deepcopy(nb))
+    theirs, _ = HTMLExporter().from_notebook_node(copy.deepcopy(nb))
+    _same_document(ours, theirs)
+    assert NO_ALT in ours and ours.count('tabindex="0"') >= len(nb.cells)
+    assert "<script>alert" not in ours and "<script>x()" not in ours
+
+
+def test_pygments_output_is_kept_and_anything_else_is_cleaned():
+    highlighted = ('<div class="highlight"><pre><span></span><span class="n">a</span>'
+                   ' &lt;script&gt; &amp;&#39;</pre></div>')
+    assert clean_highlighted(highlighted) == highlighted
+    assert clean_highlighted(highlighted.encode()) == highlighted
+    for hostile in ['<div class="highlight"><script>x()</script></div>', '<span class="a" onclick="x()">a</span>',
+                    '<pre>a > b</pre>', '<img src=x onerror=alert(1)>']:
+        cleaned = clean_highlighted(hostile)
+        assert cleaned == clean_html(hostile) != hostile, "anything but pygments' own tags goes through bleach"
+
+
+def test_attributes_are_added_where_nbconvert_adds_them():
+    page = ('<head><img src="a"><div class="jp-OutputArea-output"></div></head><body class="x jp-Notebook">'
+            '<img src="b" alt="kept"><div class="jp-Cell-inputWrapper">\n<img src="c"/></div>'
+            '<div class="a jp-OutputArea-output" tabindex="-1" id="o&amp;"><div class="jp-OutputArea-output">x</div>'
+            '</div></body>')
+    added, missing = accessible(page)
+    assert missing == 2
+    no_alt = 'alt="No description has been provided for this image"'
+    assert added == (f'<head><img src="a" {no_alt}><div class="jp-OutputArea-output"></div></head>'
+                     '<body class="x jp-Notebook"><img src="b" alt="kept">'
+                     f'<div class="jp-Cell-inputWrapper" tabindex="0">\n<img src="c" {no_alt}/></div>'
+                     '<div class="a jp-OutputArea-output" id="o&amp;" tabindex="0">'
+                     '<div class="jp-OutputArea-output" tabindex="0">x</div></div></body>')
 
 
 def test_a_formula_drawn_by_one_worker_is_read_by_the_others(tmp_path, monkeypatch):
