@@ -136,10 +136,11 @@ def autograde_api(work: Path, cell_timeout: int | None, sandboxed: bool = False,
 
     from autograder.course.coursedir import nbgrader_config
     from autograder.grading.feedback_page import FeedbackExporter
+    from autograder.grading.gradebook_statements import worker_gradebook_url
     from autograder.grading.student_html import SanitizeStudentHTML
     from autograder.kernel_client import use_prompt_client
 
-    config = nbgrader_config(work, f"sqlite:///{work / 'gradebook.db'}")
+    config = nbgrader_config(work, worker_gradebook_url(work / "gradebook.db"))
     # nbgrader's own sanitize pass (Autograde.sanitize_preprocessors), with DeduplicateIds fixed
     config.Autograde.sanitize_preprocessors = [ClearOutput, _deduplicate_ids_class(), OverwriteKernelspec,
                                                OverwriteCells, CheckCellMetadata]

@@ -11,6 +11,7 @@ Worker protocol: one JSON job per line on stdin, one JSON outcome per line on st
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -107,13 +108,21 @@ def grade_submission(job: Job) -> Outcome:
     return outcome
 
 
-def _source_grade_cells(template: Path, assignment_id: str, notebook: str) -> list[tuple[str, float, str]]:
+def _source_grade_cells(template: Path, assignment_id: str, notebook: str) -> tuple[tuple[str, float, str], ...]:
     """(grade_id, max points, cell type) of the notebook's graded cells, from the instructor's gradebook."""
+    return _grade_cells_of(template, (template / "gradebook.db").stat().st_mtime_ns, assignment_id, notebook)
+
+
+@functools.lru_cache(maxsize=64)   # read once per version of the template's gradebook
+def _grade_cells_of(template: Path, _version: int, assignment_id: str,
+                    notebook: str) -> tuple[tuple[str, float, str], ...]:
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{template / 'gradebook.db'}") as gb:
+    from autograder.grading.gradebook_statements import worker_gradebook_url
+
+    with Gradebook(worker_gradebook_url(template / "gradebook.db")) as gb:
         nb = gb.find_notebook(notebook, assignment_id)
-        return [(c.name, float(c.max_score), c.cell_type) for c in nb.grade_cells]
+        return tuple((c.name, float(c.max_score), c.cell_type) for c in nb.grade_cells)
 
 
 _SERVER: list = []  # this process's warm verdict server (one per worker process)
@@ -235,8 +244,10 @@ def feedback_with_final_scores(job: Job, outcome: Outcome) -> None:
     """nbgrader's feedback, made after the trusted verdict's scores replace the in-kernel ones."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    from autograder.grading.gradebook_statements import worker_gradebook_url
+
     work = Path(job.workdir)
-    with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
+    with Gradebook(worker_gradebook_url(work / "gradebook.db")) as gb:
         for result in outcome.notebooks:
             try:
                 submitted = gb.find_submission_notebook(result.name, job.assignment_id, job.student_id)
@@ -265,6 +276,8 @@ def grade_with_nbgrader(job: Job, sandboxed: bool, feedback: bool = True, zygote
     exits calls `finish_kernel_shutdowns()` first (the worker loop does)."""
     from nbgrader.api import Gradebook
 
+    from autograder.grading.gradebook_statements import worker_gradebook_url
+
     started = time.monotonic()
     work = prepare_workdir(job)
     api = autograde_api(work, job.cell_timeout, sandboxed, zygote)
@@ -278,7 +291,7 @@ def grade_with_nbgrader(job: Job, sandboxed: bool, feedback: bool = True, zygote
         outcome.seconds = time.monotonic() - started
         return outcome
 
-    with Gradebook(f"sqlite:///{work / 'gradebook.db'}") as gb:
+    with Gradebook(worker_gradebook_url(work / "gradebook.db")) as gb:
         for name in job.notebooks:
             sub = gb.find_submission_notebook(name, job.assignment_id, job.student_id)
             nb_result = NotebookResult(name)
