@@ -20,9 +20,13 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.grading.nbgrader_steps import autograde_api, failure, finish_kernel_shutdowns, timed_out_cells
 from autograder.status import AUTOGRADE_FAILED, FLAGGED, NBGRADER_FINISHED, OK, TIMED_OUT
+
+if TYPE_CHECKING:
+    from nbgrader.api import Gradebook
 
 
 @dataclass
@@ -108,6 +112,16 @@ def grade_submission(job: Job) -> Outcome:
     return outcome
 
 
+def _gradebook(folder: Path) -> Gradebook:
+    """The sqlite gradebook in `folder` (a submission's work folder, or the template), as nbgrader's
+    Gradebook, its compiled SQL shared by the worker's other gradebooks."""
+    from nbgrader.api import Gradebook
+
+    from autograder.grading.gradebook_statements import worker_gradebook_url
+
+    return Gradebook(worker_gradebook_url(folder / "gradebook.db"))
+
+
 def _source_grade_cells(template: Path, assignment_id: str, notebook: str) -> tuple[tuple[str, float, str], ...]:
     """(grade_id, max points, cell type) of the notebook's graded cells, from the instructor's gradebook."""
     return _grade_cells_of(template, (template / "gradebook.db").stat().st_mtime_ns, assignment_id, notebook)
@@ -116,11 +130,7 @@ def _source_grade_cells(template: Path, assignment_id: str, notebook: str) -> tu
 @functools.lru_cache(maxsize=64)   # read once per version of the template's gradebook
 def _grade_cells_of(template: Path, _version: int, assignment_id: str,
                     notebook: str) -> tuple[tuple[str, float, str], ...]:
-    from nbgrader.api import Gradebook
-
-    from autograder.grading.gradebook_statements import worker_gradebook_url
-
-    with Gradebook(worker_gradebook_url(template / "gradebook.db")) as gb:
+    with _gradebook(template) as gb:
         nb = gb.find_notebook(notebook, assignment_id)
         return tuple((c.name, float(c.max_score), c.cell_type) for c in nb.grade_cells)
 
@@ -242,12 +252,10 @@ def _configured_cell_timeout() -> int:
 
 def feedback_with_final_scores(job: Job, outcome: Outcome) -> None:
     """nbgrader's feedback, made after the trusted verdict's scores replace the in-kernel ones."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    from autograder.grading.gradebook_statements import worker_gradebook_url
+    from nbgrader.api import MissingEntry
 
     work = Path(job.workdir)
-    with Gradebook(worker_gradebook_url(work / "gradebook.db")) as gb:
+    with _gradebook(work) as gb:
         for result in outcome.notebooks:
             try:
                 submitted = gb.find_submission_notebook(result.name, job.assignment_id, job.student_id)
@@ -274,10 +282,6 @@ def grade_with_nbgrader(job: Job, sandboxed: bool, feedback: bool = True, zygote
 
     The used kernel may still be shutting down when this returns: a process that grades and then
     exits calls `finish_kernel_shutdowns()` first (the worker loop does)."""
-    from nbgrader.api import Gradebook
-
-    from autograder.grading.gradebook_statements import worker_gradebook_url
-
     started = time.monotonic()
     work = prepare_workdir(job)
     api = autograde_api(work, job.cell_timeout, sandboxed, zygote)
@@ -291,7 +295,7 @@ def grade_with_nbgrader(job: Job, sandboxed: bool, feedback: bool = True, zygote
         outcome.seconds = time.monotonic() - started
         return outcome
 
-    with Gradebook(worker_gradebook_url(work / "gradebook.db")) as gb:
+    with _gradebook(work) as gb:
         for name in job.notebooks:
             sub = gb.find_submission_notebook(name, job.assignment_id, job.student_id)
             nb_result = NotebookResult(name)
