@@ -21,9 +21,16 @@ __all__ = ["show", "png_bundle", "CheckFailed", "full_traceback", "passed", "req
 
 
 def png_bundle(fig: plt.Figure, alt: str) -> dict[str, Any]:
-    """The figure as a PNG mime bundle whose text form is its alt text."""
+    """The figure as a PNG mime bundle whose text form is its alt text, cropped to what is drawn.
+
+    The crop box is measured once, at the saved resolution, and the figure drawn once:
+    `bbox_inches="tight"` would draw it twice (a dry run, then the picture) besides measuring.
+    """
+    fig.set_dpi(96)  # measuring and drawing then share one renderer and its text sizes
+    fig.set_layout_engine(None)  # a layout already applied (tight_layout) is kept, not run again
+    crop = fig.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=96, bbox_inches=crop, metadata={"Software": None})
     plt.close(fig)
     return {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"), "text/plain": alt}
 
