@@ -54,9 +54,10 @@ class SharedMathText(MathTextParser):
     """One mathtext parser for every figure this kernel draws, its cache filled here once.
 
     matplotlib gives each renderer a parser of its own with an empty 50-entry cache: every tick
-    label such as $10^{-3}$ is parsed again by every figure (by each of its renderers, when it is laid
-    out at one resolution and saved at another), a fifth of the course's figure time. A parse is a pure function of its key
-    (text, dpi, font, antialiasing, hinting), so sharing one cache changes no pixel.
+    label such as $10^{-3}$ is parsed again by every figure (by each of its renderers, when it is
+    laid out at one resolution and saved at another), a fifth of the course's figure time. A parse
+    is a pure function of its key (text, dpi, font, antialiasing, hinting), so sharing one cache
+    changes no pixel.
     """
 
     _parse_cached = functools.lru_cache(1024)(MathTextParser._parse_cached.__wrapped__)
