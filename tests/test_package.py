@@ -87,6 +87,19 @@ def test_no_module_is_over_the_size_limit() -> None:
     assert not {n: s for n, s in sizes.items() if s > MAX_MODULE_LINES}, f"split modules over {MAX_MODULE_LINES} lines"
 
 
+def test_the_grader_starts_without_the_iri_grammar_and_still_rejects_a_malformed_notebook() -> None:
+    """Importing the package before nbgrader keeps jsonschema's IRI grammar out (seconds of start-up);
+    nbformat's validation, which needs no IRI checker, still catches a broken notebook."""
+    probe = ("import sys, autograder, nbgrader.apps, nbformat\n"
+             "print(sys.modules.get('rfc3987_syntax', 'absent'))\n"
+             "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x = 1')])\n"
+             "nb.cells[0]['outputs'] = [{'output_type': 'no such output'}]\n"
+             "print(nbformat.validator.isvalid(nb), nbformat.validator.isvalid(nbformat.v4.new_notebook()))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split() == ["None", "False", "True"], result.stdout + result.stderr
+
+
 def test_ruff_is_clean() -> None:
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     if ruff is None:
