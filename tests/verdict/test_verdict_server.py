@@ -163,6 +163,16 @@ def test_a_test_runs_with_the_collector_on_and_the_preload_frozen(server: Verdic
     assert frozen is not None and frozen > 10_000, result
 
 
+def test_a_tests_first_optimizer_finds_its_imports_preloaded(server: VerdictServer) -> None:
+    """torch.optim's first optimizer imports torch._dynamo (a second of CPU): the preload holds it."""
+    loaded, result = probe(server, """
+        import sys
+        def probe():
+            return int("torch._dynamo" in sys.modules)
+    """)
+    assert loaded == 1.0, result
+
+
 def test_a_test_that_kills_the_server_costs_only_a_restart(tmp_path: Path) -> None:
     with VerdictServer(VERDICT_TEST) as server:
         server.start()

@@ -48,6 +48,7 @@ else:
     import harness
 
     harness.load_torch()
+    import torch._dynamo  # noqa: F401 - what torch.optim imports on its first optimizer: a second, paid once
 sys.path.pop(0)  # and so do the tests: nothing is imported from the scratch folder
 gc.collect()  # the import's own garbage, once, before the preload is frozen
 
