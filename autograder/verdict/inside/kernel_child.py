@@ -24,6 +24,7 @@ import ipykernel.ipkernel  # noqa: F401 - preloaded once in the zygote
 import ipykernel.kernelapp
 import matplotlib
 import matplotlib.pyplot  # noqa: F401 - preloaded once in the zygote (backend from MPLBACKEND)
+import contourpy  # noqa: F401 - what matplotlib's first contour plot imports (chapters 4, 6 and 7)
 import numpy  # noqa: F401 - preloaded once in the zygote
 import torch  # noqa: F401 - preloaded once in the zygote
 import torch._dynamo  # noqa: F401 - what torch.optim imports on its first optimizer (seconds)
