@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import queue
 import sys
 import threading
 from collections.abc import Callable
@@ -118,31 +117,16 @@ class KernelZygote(VerdictServer):
         return argv[:at] + caps + argv[at:]
 
     def start(self) -> None:
-        """Started from a thread that lives as long as the sandbox (bubblewrap's --die-with-parent)."""
-        started: queue.Queue = queue.Queue()
-
-        def keeper() -> None:
-            try:
-                VerdictServer.start(self)
-            except BaseException as error:  # noqa: BLE001 - handed to the caller
-                started.put(error)
-                return
-            proc = self.proc
-            assert proc is not None
-            # bubblewrap's first child is the sandbox's init, in the sandbox's mount namespace
-            self._inside = Path(f"/proc/{psutil.Process(proc.pid).children()[0].pid}/root")
-            self._reader = threading.Thread(target=self._read_exits, args=(self._from_zygote,), daemon=True)
-            self._reader.start()
-            started.put(None)
-            if proc is not None:
-                proc.wait()
-
         self._exits.clear()
         self._current = None
-        threading.Thread(target=keeper, name="kernel-zygote", daemon=True).start()
-        error = started.get()
-        if error is not None:
-            raise error
+        super().start()
+
+    def _started(self) -> None:
+        assert self.proc is not None
+        # bubblewrap's first child is the sandbox's init, in the sandbox's mount namespace
+        self._inside = Path(f"/proc/{psutil.Process(self.proc.pid).children()[0].pid}/root")
+        self._reader = threading.Thread(target=self._read_exits, args=(self._from_zygote,), daemon=True)
+        self._reader.start()
 
     def close(self) -> None:
         """Kill the sandbox (every kernel in it) and let the reader see the end before the pipes close."""

@@ -6,18 +6,21 @@ sandboxed run and returns the same `Result`; if the server misbehaves in any way
 garbled its answer), it is killed and `ServerFailed` is raised, and the caller runs that test
 the one-shot way instead.
 
-Start and use it from a thread that lives as long as the server: bubblewrap's --die-with-parent
-kills the sandbox when the thread that started it ends.
+bubblewrap's --die-with-parent kills the sandbox when the *thread* that started it ends, so `start`
+starts it from a keeper thread of its own that lives as long as the sandbox: any thread may start it,
+also one that ends right after (a worker warms its server up in the background that way).
 """
 from __future__ import annotations
 
 import json
 import os
+import queue
 import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -71,6 +74,32 @@ class VerdictServer:
         return sandboxed_argv([sys.executable, "-I", "-B", "zygote.py", *control], self.folder, limits)
 
     def start(self) -> None:
+        """Start the sandbox and wait for its `ready`; from any thread (see the module's docstring)."""
+        started: queue.Queue = queue.Queue()
+
+        def keeper() -> None:
+            try:
+                self._start_here()
+                self._started()
+            except BaseException as error:  # noqa: BLE001 - handed to the caller
+                if self.proc is not None:
+                    self.close()
+                started.put(error)
+                return
+            proc = self.proc
+            started.put(None)
+            if proc is not None:
+                proc.wait()   # the sandbox lives as long as this thread
+
+        threading.Thread(target=keeper, name=self.prefix.rstrip("-"), daemon=True).start()
+        error = started.get()
+        if error is not None:
+            raise error
+
+    def _started(self) -> None:
+        """What a subclass sets up once its sandbox answered `ready` (in the keeper thread)."""
+
+    def _start_here(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix=self.prefix))
         for file in self.files:
             shutil.copyfile(file, self.folder / file.name)

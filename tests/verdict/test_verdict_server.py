@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import secrets
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -23,9 +25,23 @@ QUICK = Limits(cpu_seconds=5, wall_seconds=5.0, memory_bytes=3 * 2**30, processe
 
 @pytest.fixture(scope="module")
 def server():
+    """Started as a grading worker starts its own: from a thread that ends once the server is up."""
     with VerdictServer(VERDICT_TEST) as running:
-        running.start()
+        warming = threading.Thread(target=running.start)
+        warming.start()
+        warming.join()
         yield running
+
+
+def test_a_server_outlives_the_thread_that_started_it(server: VerdictServer) -> None:
+    """bubblewrap ends a sandbox when the thread that started it ends: the server must not go with it."""
+    assert server.proc is not None
+    started = server.proc.pid
+    time.sleep(0.5)   # the end of the starting thread reaches the sandbox at once, if it does
+    assert server.proc.poll() is None, "the server died with the thread that started it"
+    value, result = probe(server, "def probe():\n    return 7")
+    assert value == 7, result
+    assert server.proc is not None and server.proc.pid == started, "the first test had to start the server again"
 
 
 def probe(server: VerdictServer, cell: str, limits: Limits = QUICK) -> tuple[float | None, object]:
