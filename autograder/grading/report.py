@@ -5,8 +5,6 @@ from students and the LMS export) is escaped by Jinja2. The figures come from ma
 """
 from __future__ import annotations
 
-import base64
-import io
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -18,12 +16,10 @@ from autograder.status import OK, has_score
 
 
 def _png(fig) -> str:
-    import matplotlib.pyplot as plt
+    """The figure as base64 PNG, cropped as bbox_inches="tight" crops it, drawn once (as the chapters' figures)."""
+    from autograder.student_kit.course_kit import png_bundle
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return png_bundle(fig, "")["image/png"]
 
 
 @dataclass(frozen=True)

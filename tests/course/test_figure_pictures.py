@@ -3,7 +3,7 @@
 `png_bundle` measures the crop box itself and draws once, instead of `bbox_inches="tight"` (which
 draws twice). These figures come from the chapters' own plotting functions, with the hard cases
 of the course: a suptitle over a tight layout, log and symlog scales with mathtext tick labels,
-annotations, legends placed by "best", equal-aspect contour plots. Each figure is pickled before
+annotations, legends placed by "best", equal-aspect contour plots; and the batch report's figures. Each figure is pickled before
 it is drawn, and the copy saved the plain matplotlib way: the two PNGs must decode to the same pixels.
 """
 from __future__ import annotations
@@ -84,7 +84,32 @@ def ch6(show) -> None:
                                   (2.0, 1.0), (2.0, 6.0))
 
 
-@pytest.mark.parametrize("plot", [ch2, ch4, ch5, ch6], ids=lambda plot: plot.__name__)
+def report(show) -> None:
+    """The batch report's two figures (autograder/grading/report.py), side by side in one picture each."""
+    from autograder.grading import report as page
+
+    grades = [{"assignment_id": aid, "score": str(score), "max_score": "6"}
+              for aid in ("ch1_the_idea", "ch2_implement") for score in (0, 3, 4, 6, 6)]
+    tests = [{"kind": "autograded", "assignment_id": "ch2_implement", "grade_id": f"test_{n}",
+              "points": str(points), "max_points": "1"} for n in range(4) for points in (0, 1, 1, n % 2)]
+    original = page._png
+    page._png = lambda fig: show(fig, "") or ""
+    try:
+        page.score_figure(grades)
+        page.pass_rate_figure(tests)
+    finally:
+        page._png = original
+
+
+def report_scores(show) -> None:
+    report(lambda fig, alt: show(fig, alt) if fig.texts else plt.close(fig))   # the one with a suptitle
+
+
+def report_pass_rates(show) -> None:
+    report(lambda fig, alt: plt.close(fig) if fig.texts else show(fig, alt))
+
+
+@pytest.mark.parametrize("plot", [ch2, ch4, ch5, ch6, report_scores, report_pass_rates], ids=lambda plot: plot.__name__)
 def test_the_picture_is_the_one_matplotlib_crops_itself(plot) -> None:
     fig = capture(plot)
     twin = pickle.loads(pickle.dumps(fig))
