@@ -181,6 +181,18 @@ def _say_protections(seed: int, zygote: bool) -> None:
               "user's rights, as in plain nbgrader (install bubblewrap)", file=sys.stderr)
 
 
+def add_students(gb, student_ids: list[str]) -> None:
+    """The class's students the gradebook does not know yet, added in one transaction (nbgrader's
+    `update_or_create_student` commits once per student, and each commit waits for the disk)."""
+    from nbgrader.api import Student
+
+    known = {student.id for student in gb.students}
+    for student_id in dict.fromkeys(student_ids):
+        if student_id not in known:
+            gb.db.add(Student(id=student_id))
+    gb.db.commit()
+
+
 def _pool(options: GradeOptions, course: Course, size: int):
     """The local worker processes, or the Dask cluster at --scheduler (the same interface)."""
     if options.scheduler:
@@ -225,9 +237,9 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
             raise
         with open_gradebook(course) as gb:
             in_gradebook = {(s.student.id, s.assignment.name) for a in gb.assignments for s in a.submissions}
+            add_students(gb, [sub.student_id for sub in submissions])
             states, todo = {}, []
             for sub in submissions:
-                gb.update_or_create_student(sub.student_id)
                 if not sub.gradable:
                     continue
                 state = course.load_state(sub.student_id, sub.assignment_id)

@@ -123,6 +123,8 @@ class Course:
         self.state_dir = self.grading / "state"
 
     def prepare(self) -> None:
+        from autograder.grading.gradebook_statements import scratch_gradebook_url
+
         ensure_alembic_on_path()
         use_fast_alembic_head()
         self.grading.mkdir(parents=True, exist_ok=True)
@@ -137,7 +139,9 @@ class Course:
             building = self.grading / f"building-{os.getpid()}"
             shutil.rmtree(building, ignore_errors=True)
             building.mkdir()
-            self._generate(f"sqlite:///{(building / 'gradebook.db').resolve()}")
+            self._generate(scratch_gradebook_url((building / "gradebook.db").resolve()))
+            with open(building / "gradebook.db", "rb+") as built:   # committed without waiting: flushed once
+                os.fsync(built.fileno())
             # relative, so that OUT can be moved or copied as a whole
             (building / "source").symlink_to(Path("..") / ".." / "source", target_is_directory=True)
             os.replace(building, self.template)

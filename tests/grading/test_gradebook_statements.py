@@ -48,3 +48,30 @@ def test_the_second_gradebook_compiles_nbgraders_queries_no_more_and_sees_only_i
     with Gradebook(worker_gradebook_url(tmp_path / "shared-1.db")) as gb:
         assert [(s.id, s.first_name) for s in gb.students] == [("learner1", "Learner1")]
         assert [s.student.id for s in gb.find_assignment("ps1").submissions] == ["learner1"]
+
+
+def _pragmas(gb: Gradebook) -> tuple[int, str]:
+    with gb.engine.connect() as connection:
+        return (connection.exec_driver_sql("PRAGMA synchronous").scalar(),
+                connection.exec_driver_sql("PRAGMA journal_mode").scalar())
+
+
+def test_scratch_gradebooks_commit_without_waiting_for_the_disk_and_the_class_gradebook_waits(tmp_path):
+    """A submission's copy and the template being built are scratch; the instructor's gradebook is not."""
+    from autograder.grading.batch import add_students
+    from autograder.grading.gradebook_statements import scratch_gradebook_url
+    from autograder.grading.outdir import Course, open_gradebook
+
+    with Gradebook(worker_gradebook_url(tmp_path / "submission.db")) as gb:
+        assert _pragmas(gb) == (0, "memory")
+        gb.add_student("learner")   # and it still keeps what it is given
+    with Gradebook(scratch_gradebook_url(tmp_path / "submission.db")) as gb:
+        assert _pragmas(gb) == (0, "memory")
+        assert [s.id for s in gb.students] == ["learner"]
+    course = Course(tmp_path / "out", None)
+    (tmp_path / "out").mkdir()
+    with open_gradebook(course) as gb:
+        assert _pragmas(gb) == (2, "delete"), "the class's gradebook: every commit reaches the disk"
+        add_students(gb, ["b", "a", "b"])
+        add_students(gb, ["a", "c"])
+        assert sorted(s.id for s in gb.students) == ["a", "b", "c"]
