@@ -28,6 +28,7 @@ from autograder.grading.intake import InstructorError, Submission, collect
 from autograder.grading.lms import write_lms_exports
 from autograder.grading.outdir import (
     Course,
+    add_students,
     database_problem,
     finished,
     normalize_db_url,
@@ -37,7 +38,7 @@ from autograder.grading.outdir import (
     submission_key,
 )
 from autograder.grading.worker import Job
-from autograder.paths import SOURCE_DIR, assignments
+from autograder.paths import SOURCE_DIR, assignments, notebooks
 from autograder.status import OK
 
 
@@ -66,8 +67,8 @@ def fail(message: str) -> int:
 def _code_length(assignment_id: str) -> int:
     """Characters of code in the assignment's source notebooks: how long its notebook runs, roughly."""
     total = 0
-    for path in sorted((SOURCE_DIR / assignment_id).glob("*.ipynb")):
-        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+    for name in notebooks(assignment_id):
+        cells = json.loads((SOURCE_DIR / assignment_id / f"{name}.ipynb").read_text(encoding="utf-8")).get("cells", [])
         total += sum(len("".join(cell.get("source", ""))) for cell in cells if cell.get("cell_type") == "code")
     return total
 
@@ -179,18 +180,6 @@ def _say_protections(seed: int, zygote: bool) -> None:
     if sandbox.mode() == "none":
         print("grade: WARNING: no sandbox here: student code runs in nbgrader's kernel with this "
               "user's rights, as in plain nbgrader (install bubblewrap)", file=sys.stderr)
-
-
-def add_students(gb, student_ids: list[str]) -> None:
-    """The class's students the gradebook does not know yet, added in one transaction (nbgrader's
-    `update_or_create_student` commits once per student, and each commit waits for the disk)."""
-    from nbgrader.api import Student
-
-    known = {student.id for student in gb.students}
-    for student_id in dict.fromkeys(student_ids):
-        if student_id not in known:
-            gb.db.add(Student(id=student_id))
-    gb.db.commit()
 
 
 def _pool(options: GradeOptions, course: Course, size: int):

@@ -298,6 +298,18 @@ def open_gradebook(course: Course):
     return Gradebook(course.db_url, course_id())
 
 
+def add_students(gb, student_ids: list[str]) -> None:
+    """The class's students the gradebook does not know yet, added in one transaction (nbgrader's
+    `update_or_create_student` commits once per student, and each commit waits for the disk)."""
+    from nbgrader.api import Student
+
+    known = {student.id for student in gb.students}
+    for student_id in dict.fromkeys(student_ids):
+        if student_id not in known:
+            gb.db.add(Student(id=student_id))
+    gb.db.commit()
+
+
 def course_id() -> str:
     return nbgrader_config(Path(".")).CourseDirectory.course_id or "default_course"
 

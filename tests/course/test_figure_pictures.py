@@ -3,8 +3,9 @@
 `png_bundle` measures the crop box itself and draws once, instead of `bbox_inches="tight"` (which
 draws twice). These figures come from the chapters' own plotting functions, with the hard cases
 of the course: a suptitle over a tight layout, log and symlog scales with mathtext tick labels,
-annotations, legends placed by "best", equal-aspect contour plots; and the batch report's figures. Each figure is pickled before
-it is drawn, and the copy saved the plain matplotlib way: the two PNGs must decode to the same pixels.
+annotations, legends placed by "best", equal-aspect contour plots; and the batch report's figures.
+Each figure is pickled before it is drawn, and the copy saved the plain matplotlib way: the two PNGs
+must decode to the same pixels.
 """
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def ch6(show) -> None:
 
 
 def report(show) -> None:
-    """The batch report's two figures (autograder/grading/report.py), side by side in one picture each."""
+    """The batch report's two figures (autograder/grading/report.py), each handed to `show` undrawn."""
     from autograder.grading import report as page
 
     grades = [{"assignment_id": aid, "score": str(score), "max_score": "6"}

@@ -58,9 +58,8 @@ def _pragmas(gb: Gradebook) -> tuple[int, str]:
 
 def test_scratch_gradebooks_commit_without_waiting_for_the_disk_and_the_class_gradebook_waits(tmp_path):
     """A submission's copy and the template being built are scratch; the instructor's gradebook is not."""
-    from autograder.grading.batch import add_students
     from autograder.grading.gradebook_statements import scratch_gradebook_url
-    from autograder.grading.outdir import Course, open_gradebook
+    from autograder.grading.outdir import Course, add_students, open_gradebook
 
     with Gradebook(worker_gradebook_url(tmp_path / "submission.db")) as gb:
         assert _pragmas(gb) == (0, "memory")
