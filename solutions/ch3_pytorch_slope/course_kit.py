@@ -13,6 +13,7 @@ import numbers
 from typing import Any, Callable
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # figures are shown as images, with or without a display
 import matplotlib.pyplot as plt  # noqa: E402
@@ -23,14 +24,29 @@ __all__ = ["show", "png_bundle", "CheckFailed", "full_traceback", "passed", "req
 def png_bundle(fig: plt.Figure, alt: str) -> dict[str, Any]:
     """The figure as a PNG mime bundle whose text form is its alt text, cropped to what is drawn.
 
-    The crop box is measured once, at the saved resolution, and the figure drawn once:
-    `bbox_inches="tight"` would draw it twice (a dry run, then the picture) besides measuring.
+    The figure is drawn once, whole, and the picture cut from that drawing: everything that is not
+    the figure's background, plus savefig's padding. Measuring the crop box first, as
+    `bbox_inches="tight"` does, lays out every tick and label again (a third of a figure's time).
+    A drawing that reaches the figure's edge may go on beyond it: that one is saved the measured way.
     """
-    fig.set_dpi(96)  # measuring and drawing then share one renderer and its text sizes
+    from PIL import Image
+
+    fig.set_dpi(96)  # the saved resolution
     fig.set_layout_engine(None)  # a layout already applied (tight_layout) is kept, not run again
-    crop = fig.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())
+    ink = (pixels != pixels[0, 0]).any(axis=-1)  # the corner is background unless drawn over (then: measured)
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    height, width = ink.shape
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=96, bbox_inches=crop, metadata={"Software": None})
+    if rows.size and 0 < rows[0] and rows[-1] < height - 1 and 0 < columns[0] and columns[-1] < width - 1:
+        pad = round(plt.rcParams["savefig.pad_inches"] * 96)
+        top, bottom = max(rows[0] - pad, 0), min(rows[-1] + 1 + pad, height)
+        left, right = max(columns[0] - pad, 0), min(columns[-1] + 1 + pad, width)
+        Image.fromarray(pixels[top:bottom, left:right]).save(buffer, format="png", dpi=(96, 96))
+    else:
+        crop = fig.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
+        fig.savefig(buffer, format="png", dpi=96, bbox_inches=crop, metadata={"Software": None})
     plt.close(fig)
     return {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"), "text/plain": alt}
 

@@ -1,11 +1,13 @@
-"""course_kit.png_bundle draws each chapter's figure once, and the picture is matplotlib's own crop.
+"""course_kit.png_bundle draws each chapter's figure once, whole, and cuts the picture out of that drawing.
 
-`png_bundle` measures the crop box itself and draws once, instead of `bbox_inches="tight"` (which
-draws twice). These figures come from the chapters' own plotting functions, with the hard cases
-of the course: a suptitle over a tight layout, log and symlog scales with mathtext tick labels,
-annotations, legends placed by "best", equal-aspect contour plots; and the batch report's figures.
-Each figure is pickled before it is drawn, and the copy saved the plain matplotlib way: the two PNGs
-must decode to the same pixels.
+The figures come from the chapters' own plotting functions, with the hard cases of the course: a
+suptitle over a tight layout, log and symlog scales with mathtext tick labels, annotations, legends
+placed by "best", equal-aspect contour plots; and the batch report's figures. Each figure is pickled
+before it is drawn, and the copy drawn whole the plain matplotlib way: the picture must be exactly a
+rectangle of that drawing, holding every pixel that is not the figure's background with savefig's
+padding around it, and matplotlib's own measure of the figure (its tight box) must lie inside the
+drawing, so that nothing drawn beyond the figure's edge was cut off. A figure that does reach past
+its edge is saved the measured way, as `bbox_inches="tight"` saves it.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib.image
+import matplotlib.colors
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -110,15 +112,47 @@ def report_pass_rates(show) -> None:
     report(lambda fig, alt: plt.close(fig) if fig.texts else show(fig, alt))
 
 
+def decoded(png_base64: str) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(png_base64))).convert("RGBA"))
+
+
 @pytest.mark.parametrize("plot", [ch2, ch4, ch5, ch6, report_scores, report_pass_rates], ids=lambda plot: plot.__name__)
-def test_the_picture_is_the_one_matplotlib_crops_itself(plot) -> None:
+def test_the_picture_is_the_figure_drawn_once_cropped_to_its_ink(plot) -> None:
     fig = capture(plot)
     twin = pickle.loads(pickle.dumps(fig))
-    ours = course_kit.png_bundle(fig, "alt")["image/png"]
+    mine = decoded(course_kit.png_bundle(fig, "alt")["image/png"])
+
+    twin.set_dpi(96)
+    twin.set_layout_engine(None)
+    twin.canvas.draw()
+    whole = np.asarray(twin.canvas.buffer_rgba())
+    measured = twin.get_tightbbox()  # inches, what matplotlib itself counts as drawn
+    background = np.round(matplotlib.colors.to_rgba(twin.get_facecolor()) * np.array(255.0)).astype(np.uint8)
+    plt.close(twin)
+    assert measured.x0 >= 0 and measured.y0 >= 0 and measured.x1 <= twin.get_figwidth() \
+        and measured.y1 <= twin.get_figheight(), "this figure reaches past its edge: not a fast-path case"
+
+    ink = (whole != background).any(axis=-1)
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    pad = round(plt.rcParams["savefig.pad_inches"] * 96)
+    top, left = max(rows[0] - pad, 0), max(columns[0] - pad, 0)
+    bottom, right = min(rows[-1] + 1 + pad, whole.shape[0]), min(columns[-1] + 1 + pad, whole.shape[1])
+    assert mine.shape == (bottom - top, right - left, 4)
+    assert np.array_equal(mine, whole[top:bottom, left:right])      # the one drawing, nothing redrawn
+    assert ink.sum() == (mine != background).any(axis=-1).sum()    # every drawn pixel is in the picture
+
+
+def test_a_figure_reaching_past_its_edge_is_saved_whole_as_matplotlib_crops_it() -> None:
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [0, 1], label="a legend outside the axes and the figure")
+    ax.legend(loc="center left", bbox_to_anchor=(1.05, 0.5))
+    twin = pickle.loads(pickle.dumps(fig))
+    mine = decoded(course_kit.png_bundle(fig, "alt")["image/png"])
     plain = io.BytesIO()
     twin.savefig(plain, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
     plt.close(twin)
-    mine = matplotlib.image.imread(io.BytesIO(base64.b64decode(ours)), format="png")
-    theirs = matplotlib.image.imread(io.BytesIO(plain.getvalue()), format="png")
-    assert mine.shape == theirs.shape
+    theirs = decoded(base64.b64encode(plain.getvalue()).decode("ascii"))
+    assert mine.shape[1] > 3 * 96 + 10   # wider than the figure: the legend was kept
     assert np.array_equal(mine, theirs)
