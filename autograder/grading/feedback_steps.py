@@ -58,19 +58,26 @@ def share_rendered_math(folder: Path | None) -> None:
     _SHARED[:] = [folder] if folder is not None else []
 
 
+@functools.cache
+def _matplotlib_version() -> str:
+    from importlib.metadata import version
+
+    return version("matplotlib")   # without importing it: a formula already drawn needs no matplotlib
+
+
 @functools.lru_cache(maxsize=2048)   # the course's own formulas recur in every student's feedback
 def svg_of(tex: str, display: bool) -> str:
     """`tex` as an inline SVG image (matplotlib's mathtext); '' if mathtext cannot draw it."""
-    import matplotlib
-
     shared = None
     if _SHARED:
-        key = hashlib.sha256(f"{matplotlib.__version__}\0{display}\0{tex}".encode()).hexdigest()
+        key = hashlib.sha256(f"{_matplotlib_version()}\0{display}\0{tex}".encode()).hexdigest()
         shared = _SHARED[0] / f"{key}.html"
         try:
             return shared.read_text()
         except OSError:
             pass
+    import matplotlib
+
     matplotlib.use("Agg")
     from matplotlib import mathtext
 
@@ -94,15 +101,46 @@ def svg_of(tex: str, display: bool) -> str:
     return image
 
 
+def _math_parts(markdown: str):
+    """The markdown cut around its code spans: (text, is_code) pieces, in order."""
+    return [(part, index % 2 == 1) for index, part in enumerate(CODE.split(markdown))]
+
+
+def _formula(match: re.Match) -> tuple[str, bool]:
+    display = match.group(1) is not None
+    tex = (match.group(1) if display else match.group(2)).strip()
+    return " ".join(tex.split()), display
+
+
 def render_math(markdown: str) -> str:
     """Markdown with its $...$ and $$...$$ replaced by pre-rendered images (code spans untouched)."""
     def one(match: re.Match) -> str:
-        display = match.group(1) is not None
-        tex = (match.group(1) if display else match.group(2)).strip()
-        return svg_of(" ".join(tex.split()), display) or match.group(0)
+        return svg_of(*_formula(match)) or match.group(0)
 
-    parts = CODE.split(markdown)
-    return "".join(part if index % 2 else MATH.sub(one, part) for index, part in enumerate(parts))
+    return "".join(part if code else MATH.sub(one, part) for part, code in _math_parts(markdown))
+
+
+def draw_formulas(notebooks: list[Path], folder: Path) -> int:
+    """Draw every formula of the markdown cells of `notebooks` into `folder` (where `render_math`
+    finds them, see `share_rendered_math`); the number of formulas."""
+    import nbformat
+
+    share_rendered_math(folder)
+    svg_of.cache_clear()   # drawn before for another folder: drawn again into this one
+    drawn = set()
+    try:
+        for path in notebooks:
+            for cell in nbformat.read(path, as_version=4).cells:
+                if cell.cell_type == "markdown" and "$" in cell.source:
+                    for part, code in _math_parts(cell.source):
+                        if not code:
+                            drawn.update(_formula(match) for match in MATH.finditer(part))
+        for tex, display in sorted(drawn):
+            svg_of(tex, display)
+    finally:
+        share_rendered_math(None)
+        svg_of.cache_clear()
+    return len(drawn)
 
 
 class FeedbackForStudents(Preprocessor):

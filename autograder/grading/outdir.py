@@ -123,7 +123,7 @@ class Course:
         self.state_dir = self.grading / "state"
 
     def prepare(self) -> None:
-        from autograder.grading.gradebook_statements import scratch_gradebook_url
+        from autograder.grading import template_cache
 
         ensure_alembic_on_path()
         use_fast_alembic_head()
@@ -139,14 +139,26 @@ class Course:
             building = self.grading / f"building-{os.getpid()}"
             shutil.rmtree(building, ignore_errors=True)
             building.mkdir()
-            self._generate(scratch_gradebook_url((building / "gradebook.db").resolve()))
-            with open(building / "gradebook.db", "rb+") as built:   # committed without waiting: flushed once
-                os.fsync(built.fileno())
+            if not template_cache.restore(self.fingerprint, building, self.out / "release"):
+                self._build_template(building)
+                template_cache.store(self.fingerprint, building, self.out / "release")
             # relative, so that OUT can be moved or copied as a whole
             (building / "source").symlink_to(Path("..") / ".." / "source", target_is_directory=True)
             os.replace(building, self.template)
         self._prepare_gradebook()
         self._write_config()
+
+    def _build_template(self, building: Path) -> None:
+        """nbgrader's release of every chapter and its gradebook, and the course's formulas drawn
+        (the release's and the reference answers' markdown) for the feedback pages."""
+        from autograder.grading.feedback_steps import draw_formulas
+        from autograder.grading.gradebook_statements import scratch_gradebook_url
+
+        self._generate(scratch_gradebook_url((building / "gradebook.db").resolve()))
+        with open(building / "gradebook.db", "rb+") as built:   # committed without waiting: flushed once
+            os.fsync(built.fileno())
+        draw_formulas([path for aid in assignments() for kind in ("release", "source")
+                       for path in sorted((self.out / kind / aid).glob("*.ipynb"))], building / "rendered-math")
 
     def _generate(self, db_url: str) -> None:
         from autograder.course.build import BuildError
