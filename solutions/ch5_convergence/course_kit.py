@@ -29,12 +29,14 @@ def png_bundle(fig: plt.Figure, alt: str) -> dict[str, Any]:
     `bbox_inches="tight"` does, lays out every tick and label again (a third of a figure's time).
     A drawing that reaches the figure's edge may go on beyond it: that one is saved the measured way.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
     fig.set_dpi(96)  # the saved resolution
     fig.set_layout_engine(None)  # a layout already applied (tight_layout) is kept, not run again
-    fig.canvas.draw()
-    pixels = np.asarray(fig.canvas.buffer_rgba())
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)  # a bare Figure's too
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())
     ink = (pixels != pixels[0, 0]).any(axis=-1)  # the corner is background unless drawn over (then: measured)
     rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     height, width = ink.shape

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib.colors
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -104,6 +105,17 @@ def report(show) -> None:
         page._png = original
 
 
+def bare_figure(show) -> None:
+    """A Figure made without pyplot (no canvas to draw on of its own), log scale and mathtext."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3))
+    ax = fig.subplots()
+    ax.semilogy(range(1, 30), [0.5 ** k for k in range(1, 30)], "o-", label=r"$|\theta_k - \theta^*|$")
+    ax.legend()
+    show(fig, "alt")
+
+
 def report_scores(show) -> None:
     report(lambda fig, alt: show(fig, alt) if fig.texts else plt.close(fig))   # the one with a suptitle
 
@@ -118,7 +130,8 @@ def decoded(png_base64: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(png_base64))).convert("RGBA"))
 
 
-@pytest.mark.parametrize("plot", [ch2, ch4, ch5, ch6, report_scores, report_pass_rates], ids=lambda plot: plot.__name__)
+@pytest.mark.parametrize("plot", [ch2, ch4, ch5, ch6, bare_figure, report_scores, report_pass_rates],
+                         ids=lambda plot: plot.__name__)
 def test_the_picture_is_the_figure_drawn_once_cropped_to_its_ink(plot) -> None:
     fig = capture(plot)
     twin = pickle.loads(pickle.dumps(fig))
@@ -126,8 +139,9 @@ def test_the_picture_is_the_figure_drawn_once_cropped_to_its_ink(plot) -> None:
 
     twin.set_dpi(96)
     twin.set_layout_engine(None)
-    twin.canvas.draw()
-    whole = np.asarray(twin.canvas.buffer_rgba())
+    canvas = FigureCanvasAgg(twin)
+    canvas.draw()
+    whole = np.asarray(canvas.buffer_rgba())
     measured = twin.get_tightbbox()  # inches, what matplotlib itself counts as drawn
     background = np.round(matplotlib.colors.to_rgba(twin.get_facecolor()) * np.array(255.0)).astype(np.uint8)
     plt.close(twin)
