@@ -7,6 +7,10 @@ c.CourseDirectory.source_directory = "source"
 # A cell that runs longer than this is stopped and its test scores zero (the chapters need < 2 s a cell).
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
+# A failing cell's traceback in Python's plain form (each frame's file, line and code): IPython's
+# default form parses the whole source file of every frame, up to 0.7 s for one error raised inside
+# matplotlib or torch. The feedback shows it under "Details (Python's traceback)".
+c.Execute.extra_arguments = ["--InteractiveShell.xmode=Plain"]
 
 # A correct answer that prints a harmless warning to stderr keeps its points: nbgrader would
 # otherwise score any cell with stderr output as failed. Errors are still errors.

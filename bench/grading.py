@@ -16,7 +16,8 @@ right, wrong and broken answers mixed, from tests/support/synthetic.py) and grad
    says which);
 3. the floor: the same notebooks simply executed in fresh kernels with nbclient, with the same
    parallelism as (2), nothing else; with the same kernel client as (2) (autograder/kernel_client.py),
-   so a message left unread until the cell's timeout counts against neither.
+   so a message left unread until the cell's timeout counts against neither, and the kernel options
+   of the course's nbgrader config (`Execute.extra_arguments`) that (1) and (2) start their kernels with.
 
 With --nbgrader-prompt-client, (1) runs a second time with that client too (`--AsyncKernelManager.
 client_class`), and `speedup vs nbgrader autograde with our kernel client` shows the gain without it.
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import os
 import shutil
 import subprocess
@@ -216,6 +218,14 @@ def run_ours(submissions: Path, work: Path, workers: int, zygote: bool = True,
         return seconds, list(csv.DictReader(handle)), isolation
 
 
+@functools.cache
+def _kernel_options() -> list[str]:
+    """The kernel's options from the course's nbgrader config, as (1) and (2) start their kernels."""
+    from autograder.course.coursedir import nbgrader_config
+
+    return list(nbgrader_config(REPO).Execute.extra_arguments)
+
+
 def _execute(args: tuple[str, str]) -> float:
     import nbformat
     from nbclient import NotebookClient
@@ -223,10 +233,11 @@ def _execute(args: tuple[str, str]) -> float:
     from autograder.kernel_client import use_prompt_client
 
     path, folder = args
+    options = _kernel_options()
     started = time.perf_counter()
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=30, kernel_name="python3", allow_errors=True, record_timing=False,
-                   config=use_prompt_client(),
+                   config=use_prompt_client(), extra_arguments=options,
                    resources={"metadata": {"path": folder}}).execute(stderr=subprocess.DEVNULL)  # kernel's own log
     return time.perf_counter() - started
 

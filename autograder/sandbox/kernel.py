@@ -28,6 +28,7 @@ from autograder.sandbox import storage
 from autograder.sandbox.run import BASE_ENV, SANDBOX_WORKDIR, sandboxed_argv
 
 KERNEL_CONNECTION_FILE = "kernel.json"
+KERNEL_ARGUMENTS_FILE = "kernel-arguments.json"  # a forked kernel's command-line options (kernel_child.py)
 SOCKETS = "ipc"  # socket path prefix inside the scratch folder
 
 
@@ -43,6 +44,12 @@ def copy_visible_files(folder: Path, scratch: Path) -> None:
         elif entry.is_dir():
             shutil.copytree(entry, scratch / entry.name, symlinks=False,
                             ignore=shutil.ignore_patterns("*.ipynb", "__pycache__"), ignore_dangling_symlinks=True)
+
+
+def kernel_options(kw: dict[str, Any]) -> list[str]:
+    """The kernel's command-line options nbgrader and nbclient ask for (`Execute.extra_arguments`,
+    the in-memory history): `--Class.trait=value` options only, the kernel's own command stays ours."""
+    return [str(option) for option in kw.get("extra_arguments") or [] if str(option).startswith("--")]
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -61,6 +68,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         folder = Path(kw.pop("cwd", None) or os.getcwd())
+        options = kernel_options(kw)
         base = tempfile.gettempdir()
         if len(base) > 64:  # a Unix socket path must stay under 108 bytes
             base = "/tmp"
@@ -72,7 +80,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         info = json.loads(Path(self.connection_file).read_text())
         info["ip"] = f"{SANDBOX_WORKDIR}/{SOCKETS}"
         (self._scratch / KERNEL_CONNECTION_FILE).write_text(json.dumps(info))
-        inner = [sys.executable, "-m", "ipykernel_launcher", "-f", f"{SANDBOX_WORKDIR}/{KERNEL_CONNECTION_FILE}"]
+        inner = [sys.executable, "-m", "ipykernel_launcher", "-f", f"{SANDBOX_WORKDIR}/{KERNEL_CONNECTION_FILE}",
+                 *options]
         cmd = sandboxed_argv(inner, self._scratch, limits.kernel(self.cell_timeout))
         kw.update(cwd=str(self._scratch), env=dict(BASE_ENV), stdin=subprocess.DEVNULL,
                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -35,7 +35,14 @@ from jupyter_client.manager import AsyncKernelManager
 from autograder import limits as grading_limits
 from autograder.limits import VERDICT_SERVER_CPU_SECONDS, Limits
 from autograder.sandbox import run
-from autograder.sandbox.kernel import KERNEL_CONNECTION_FILE, SOCKETS, SandboxedKernelManager, copy_visible_files
+from autograder.sandbox.kernel import (
+    KERNEL_ARGUMENTS_FILE,
+    KERNEL_CONNECTION_FILE,
+    SOCKETS,
+    SandboxedKernelManager,
+    copy_visible_files,
+    kernel_options,
+)
 from autograder.sandbox.run import SANDBOX_WORKDIR
 from autograder.verdict.server import HERE, ZYGOTE, ServerFailed, VerdictServer
 
@@ -240,6 +247,7 @@ class ZygoteKernelManager(SandboxedKernelManager):
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         notebook_folder = Path(kw.pop("cwd", None) or os.getcwd())
+        options = kernel_options(kw)
         zygote = kernel_zygote()
         self._number, folder = await asyncio.to_thread(
             zygote.prepare, lambda scratch: copy_visible_files(notebook_folder, scratch))
@@ -250,6 +258,7 @@ class ZygoteKernelManager(SandboxedKernelManager):
         info = json.loads(Path(self.connection_file).read_text())
         info["ip"] = f"{SANDBOX_WORKDIR}/{SOCKETS}"
         (folder / KERNEL_CONNECTION_FILE).write_text(json.dumps(info))
+        (folder / KERNEL_ARGUMENTS_FILE).write_text(json.dumps(options))   # written over any copied file
         return [], kw
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:

@@ -201,3 +201,17 @@ def test_a_second_run_on_the_same_out_is_refused_while_the_first_runs(tmp_path):
         result = grade(subs, "--out", out, timeout=120)
     assert result.returncode != 0
     assert len(result.stderr.strip().splitlines()) == 1 and "another grade run" in result.stderr
+
+
+def test_a_failing_cells_traceback_is_pythons_plain_one(graded):
+    """nbgrader's kernels start with the course's `Execute.extra_arguments` (nbgrader_config.py): plain
+    tracebacks, which IPython makes without parsing the source file of every frame."""
+    _, out, _ = graded
+    nb = nbformat.read(out / "autograded" / "ivy" / CH4 / f"{NB4}.ipynb", as_version=4)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+              and o.get("ename") == "NotImplementedError"]
+    assert errors, "the blank chapter's stubs raise in the autograded notebook"
+    for error in errors:
+        lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in error["traceback"]]
+        assert lines[0].startswith("Traceback (most recent call last)"), lines[:2]
+        assert lines[-1].startswith("NotImplementedError"), lines[-1]

@@ -14,6 +14,7 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder.sandbox import kernel_zygote
+from autograder.sandbox.kernel import SandboxedKernelManager
 
 KIT = Path(__file__).resolve().parents[2] / "autograder" / "student_kit"
 
@@ -84,11 +85,17 @@ DRAW = textwrap.dedent("""
 """)
 
 
-def run_kernel(folder: Path, *cells: str, forked: bool = True) -> dict:
+# The traceback form the kernel was started with (nbgrader's Execute.extra_arguments, see nbgrader_config.py)
+MODE = 'import json; print(json.dumps({"mode": get_ipython().InteractiveTB.mode}))'
+PLAIN = ["--InteractiveShell.xmode=Plain"]
+
+
+def run_kernel(folder: Path, *cells: str, forked: bool = True, manager=None, extra_arguments=()) -> dict:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    manager = {"kernel_manager_class": kernel_zygote.ZygoteKernelManager} if forked else {}
+    manager = manager or (kernel_zygote.ZygoteKernelManager if forked else None)
     NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(folder)}},
-                   **manager).execute()
+                   extra_arguments=list(extra_arguments),
+                   **({"kernel_manager_class": manager} if manager else {})).execute()
     text = nb.cells[-1].outputs[0]["text"]
     return json.loads(text.strip().splitlines()[-1])
 
@@ -107,9 +114,15 @@ def kernels(tmp_path_factory: pytest.TempPathFactory):
         filled = run_kernel(folder, FILL)
         after_filled = run_kernel(folder, LOOK)
         drawn = [run_kernel(folder, DRAW)["png"] for _ in range(2)]
+        planted = tmp_path_factory.mktemp("planted-options")
+        (planted / "kernel-arguments.json").write_text('["--InteractiveShell.xmode=Verbose"]')
+        modes = {"forked": run_kernel(folder, MODE, extra_arguments=PLAIN)["mode"],
+                 "forked, a planted file": run_kernel(planted, MODE)["mode"],
+                 "fresh sandboxed": run_kernel(folder, MODE, manager=SandboxedKernelManager,
+                                               extra_arguments=PLAIN)["mode"]}
     finally:
         kernel_zygote.stop_kernel_zygote()
-    return first, second, third, filled, after_filled, drawn, run_kernel(folder, DRAW, forked=False)["png"]
+    return first, second, third, filled, after_filled, drawn, run_kernel(folder, DRAW, forked=False)["png"], modes
 
 
 def test_each_kernel_has_a_fresh_unprivileged_identity(kernels) -> None:
@@ -155,3 +168,9 @@ def test_the_preload_is_frozen_and_each_kernel_collects_its_own_garbage(kernels)
 def test_forked_kernels_draw_a_fresh_kernels_figure_to_the_byte(kernels) -> None:
     drawn, fresh = kernels[5], kernels[6]
     assert drawn == [fresh, fresh]
+
+
+def test_the_graders_kernel_options_reach_forked_and_fresh_kernels_and_no_planted_file_does(kernels) -> None:
+    """nbgrader's `Execute.extra_arguments` (plain tracebacks) start every sandboxed kernel; a file of
+    the same name as the forked kernel's options, among the notebook's files, decides nothing."""
+    assert kernels[7] == {"forked": "Plain", "forked, a planted file": "Context", "fresh sandboxed": "Plain"}

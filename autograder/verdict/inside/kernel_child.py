@@ -15,6 +15,7 @@ Standard library and the kernel's own packages only: nothing of the grader's pac
 """
 import ctypes
 import functools
+import json
 import os
 import resource
 import sys
@@ -81,6 +82,7 @@ CLONE_NEWNS = 0x00020000
 MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 CONNECTION_FILE = "/sandbox/kernel.json"
+ARGUMENTS_FILE = "/sandbox/kernel-arguments.json"   # the grader's options for the kernel (`--Class.trait=value`)
 
 
 def _check(result: int, what: str) -> None:
@@ -123,5 +125,7 @@ def run(number: int, uid: int, cpu_seconds: int, processes: int, tmp_bytes: int)
     resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
     become(libc, uid)
     sys.path.insert(0, "/sandbox")  # as `python -m ipykernel_launcher` started in the notebook's folder
-    sys.argv = ["ipykernel_launcher", "-f", CONNECTION_FILE]
+    with open(ARGUMENTS_FILE) as arguments:
+        options = [option for option in json.load(arguments) if isinstance(option, str) and option.startswith("--")]
+    sys.argv = ["ipykernel_launcher", "-f", CONNECTION_FILE, *options]
     ipykernel.kernelapp.IPKernelApp.launch_instance(argv=sys.argv[1:])
