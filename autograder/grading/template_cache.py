@@ -44,7 +44,8 @@ def cache_key(fingerprint: str) -> str:
 
 
 def _trusted(folder: Path) -> bool:
-    """Ours alone: owned by this user and writable by no one else (nor are the folders it holds)."""
+    """Ours alone: a folder owned by this user and writable by no one else (`store` makes the files in
+    an entry writable by their owner only)."""
     try:
         info = folder.lstat()
     except OSError:
@@ -62,11 +63,14 @@ def restore(fingerprint: str, template: Path, release: Path) -> bool:
     entry = root / cache_key(fingerprint)
     if not (_trusted(root) and _trusted(entry) and all((entry / part).exists() for part in PARTS)):
         return False
-    shutil.copyfile(entry / "gradebook.db", template / "gradebook.db")
-    shutil.copytree(entry / "rendered-math", template / "rendered-math", dirs_exist_ok=True)
-    for assignment in (entry / "release").iterdir():
-        shutil.rmtree(release / assignment.name, ignore_errors=True)
-        shutil.copytree(assignment, release / assignment.name)
+    try:
+        shutil.copyfile(entry / "gradebook.db", template / "gradebook.db")
+        shutil.copytree(entry / "rendered-math", template / "rendered-math", dirs_exist_ok=True)
+        for assignment in (entry / "release").iterdir():
+            shutil.rmtree(release / assignment.name, ignore_errors=True)
+            shutil.copytree(assignment, release / assignment.name)
+    except OSError:
+        return False   # built instead (generate_assignment writes the release over what was copied)
     return True
 
 
@@ -86,7 +90,10 @@ def store(fingerprint: str, template: Path, release: Path) -> None:
             shutil.copytree(template / "rendered-math", building / "rendered-math")
             for assignment_id in assignments():
                 shutil.copytree(release / assignment_id, building / "release" / assignment_id)
-            os.chmod(building, 0o755)
+            for folder, _, files in os.walk(building):
+                os.chmod(folder, 0o755)
+                for name in files:
+                    os.chmod(os.path.join(folder, name), 0o644)
             os.rename(building, entry)   # complete or absent; another batch may have stored it first
         finally:
             shutil.rmtree(building, ignore_errors=True)

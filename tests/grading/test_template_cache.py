@@ -54,6 +54,8 @@ def test_the_second_out_copies_the_template_the_first_built(cached) -> None:
     cache, first, second = cached
     entries = [entry for entry in cache.iterdir() if not entry.name.startswith("building-")]
     assert len(entries) == 1 and not list(cache.glob("building-*"))
+    assert all(not path.stat().st_mode & 0o022 for path in [entries[0], *entries[0].rglob("*")]), \
+        "only its owner may change the cached gradebook"
     assert filecmp.cmp(first.template / "gradebook.db", second.template / "gradebook.db", shallow=False)
     assert (second.out / "gradebook.db").exists(), "the class gradebook is made from the copied template"
     drawn = sorted(path.name for path in (first.template / "rendered-math").iterdir())
