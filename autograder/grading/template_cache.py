@@ -18,12 +18,14 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 from importlib.metadata import version
 from pathlib import Path
 
 from autograder.paths import assignments
 
 PARTS = ("gradebook.db", "rendered-math", "release")   # what a cached template holds
+KEEP = 8   # course versions kept
 
 
 def cache_root() -> Path | None:
@@ -97,5 +99,21 @@ def store(fingerprint: str, template: Path, release: Path) -> None:
             os.rename(building, entry)   # complete or absent; another batch may have stored it first
         finally:
             shutil.rmtree(building, ignore_errors=True)
+        _prune(root)
     except OSError:
         pass
+
+
+def _prune(root: Path) -> None:
+    """The KEEP most recently stored course versions stay (an edited course makes a new one each time);
+    a half-stored entry of a batch that was killed goes after a day."""
+    now = time.time()
+    entries = []
+    for path in root.iterdir():
+        if path.name.startswith("building-"):
+            if now - path.lstat().st_mtime > 86400:
+                shutil.rmtree(path, ignore_errors=True)
+        elif _trusted(path):
+            entries.append(path)
+    for old in sorted(entries, key=lambda path: path.lstat().st_mtime, reverse=True)[KEEP:]:
+        shutil.rmtree(old, ignore_errors=True)

@@ -103,3 +103,27 @@ def test_no_cache_or_one_others_may_write_to_builds_its_own(cached, tmp_path, mo
     course.out.mkdir()
     with pytest.raises(Built):
         course.prepare()
+
+
+def test_the_cache_keeps_the_latest_course_versions(tmp_path, monkeypatch) -> None:
+    """An edited course makes a new version each time: the oldest entries go, a foreign folder stays."""
+    from autograder.grading import template_cache
+
+    template, release = tmp_path / "template", tmp_path / "release"
+    (template / "rendered-math").mkdir(parents=True)
+    (template / "gradebook.db").write_text("a gradebook")
+    for aid in assignments():
+        (release / aid).mkdir(parents=True)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("GD_GRADING_CACHE", str(cache))
+    for version in range(template_cache.KEEP + 3):
+        template_cache.store(f"version-{version}", template, release)
+        entry = cache / template_cache.cache_key(f"version-{version}")
+        os.utime(entry, (1_000_000 + version, 1_000_000 + version))   # stored one after the other
+        if version == 0:
+            foreign = cache / "not-ours"
+            foreign.mkdir(mode=0o777)
+            foreign.chmod(0o777)
+    kept = {entry.name for entry in cache.iterdir()}
+    wanted = {template_cache.cache_key(f"version-{v}") for v in range(3, template_cache.KEEP + 3)}
+    assert kept == wanted | {"not-ours"}
