@@ -12,6 +12,11 @@ c.Execute.interrupt_on_timeout = True
 # matplotlib or torch. The feedback shows it under "Details (Python's traceback)".
 c.Execute.extra_arguments = ["--InteractiveShell.xmode=Plain"]
 
+# Each pass (autograde, feedback) checks the notebook against the notebook format once, after its
+# last step, instead of after each of its up to eleven steps (a step that leaves it invalid still
+# fails the pass).
+c.Exporter.optimistic_validation = True
+
 # A correct answer that prints a harmless warning to stderr keeps its points: nbgrader would
 # otherwise score any cell with stderr output as failed. Errors are still errors.
 c.IgnorePattern.enabled = True

@@ -5,11 +5,16 @@ code cell, and parses the finished page with BeautifulSoup to add two accessibil
 the templates are compiled once per process; code that pygments highlighted (every character
 escaped, only its own <div>, <pre> and <span class="..."> tags) is kept as it is, anything else
 still goes through bleach; and the attributes are spliced into the page's own text by the standard
-library's tokenizer. The page is the same document (tests/grading/test_feedback_exporter.py).
+library's tokenizer. A code cell's highlighting and a markdown cell's HTML are remembered by the
+process: most cells are the same in every student's notebook of a chapter (its text, its tests).
+The page is the same document (tests/grading/test_feedback_exporter.py).
 """
 from __future__ import annotations
 
+import json
 import re
+from collections import OrderedDict
+from collections.abc import Callable
 from html import escape
 from html.parser import HTMLParser
 
@@ -51,6 +56,35 @@ def clean_highlighted(element: object) -> str:
     if "<" not in rest and ">" not in rest:
         return text
     return clean_html(text)
+
+
+class Remembered:
+    """The latest `size` results of a pure function of a key, kept by this process."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size, self.results = size, OrderedDict()
+
+    def get(self, key: tuple, compute: Callable[[], str]) -> str:
+        if key in self.results:
+            self.results.move_to_end(key)
+            return self.results[key]
+        result = self.results[key] = compute()
+        if len(self.results) > self.size:
+            self.results.popitem(last=False)
+        return result
+
+
+HIGHLIGHTED, MARKDOWN = Remembered(), Remembered()
+
+
+class RememberedHighlight(Highlight2HTML):
+    """nbconvert's code highlighting, each distinct (code, language, options) highlighted once per process."""
+
+    def __call__(self, source, language=None, metadata=None):
+        magics = (metadata or {}).get("magics_language")
+        key = (source, language or self.pygments_lexer, magics,
+               json.dumps(self.extra_formatter_options, sort_keys=True, default=repr))
+        return HIGHLIGHTED.get(key, lambda: super(RememberedHighlight, self).__call__(source, language, metadata))
 
 
 class _Accessible(HTMLParser):
@@ -107,12 +141,27 @@ class FeedbackExporter(HTMLExporter):
         environment.filters["clean_html"] = clean_highlighted
         return environment
 
+    @jinja2.pass_context
+    def markdown2html(self, context, source):
+        """HTMLExporter.markdown2html, remembered: its result depends on these settings, the cell's
+        attachments, the notebook's folder and the text alone (not remembered where images are embedded
+        from files, whose content may change)."""
+        if self.embed_images:
+            return super().markdown2html(context, source)
+        settings = json.dumps({"embed_images": self.embed_images, "anchor_link_text": self.anchor_link_text,
+                               "exclude_anchor_links": self.exclude_anchor_links,
+                               "lexer_options": dict(self.lexer_options)}, sort_keys=True)
+        cell = context.get("cell", {})
+        path = context.get("resources", {}).get("metadata", {}).get("path", "")
+        key = (settings, json.dumps(cell.get("attachments", {}), sort_keys=True, default=repr), str(path), source)
+        return MARKDOWN.get(key, lambda: super(FeedbackExporter, self).markdown2html(context, source))
+
     def from_notebook_node(self, nb, resources=None, **kw):
         # HTMLExporter.from_notebook_node, with its BeautifulSoup pass replaced by `accessible`
         language = nb.metadata.get("language_info", {})
         lexer = language.get("pygments_lexer", language.get("name", None))
         self.register_filter("highlight_code",
-                             self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+                             self.filters.get("highlight_code", RememberedHighlight(pygments_lexer=lexer, parent=self)))
         resources = self._init_resources(resources)
         self.register_filter("filter_data_type", WidgetsDataTypeFilter(
             notebook_metadata=self._nb_metadata, parent=self, resources=resources))

@@ -95,6 +95,43 @@ def test_the_page_is_the_document_nbconvert_makes(notebook):
     assert "<script>alert" not in ours and "<script>x()" not in ours
 
 
+def test_cells_every_student_shares_are_highlighted_and_rendered_once_per_process(monkeypatch):
+    """A chapter's text and tests are in every student's notebook: the second page of a chapter
+    highlights and renders none of its cells again, and is the same page. What differs (the code, a
+    cell's attachments, its magics language) is made anew."""
+    from nbconvert.filters.highlight import Highlight2HTML
+
+    from autograder.grading import feedback_page
+
+    monkeypatch.setattr(feedback_page, "HIGHLIGHTED", feedback_page.Remembered())
+    monkeypatch.setattr(feedback_page, "MARKDOWN", feedback_page.Remembered())
+    made = []
+    highlight, markdown = Highlight2HTML.__call__, HTMLExporter.markdown2html
+
+    monkeypatch.setattr(Highlight2HTML, "__call__", lambda self, source, *a, **k: made.append(source)
+                        or highlight(self, source, *a, **k))
+    monkeypatch.setattr(HTMLExporter, "markdown2html", jinja2.pass_context(
+        lambda self, context, source: made.append(source) or markdown(self, context, source)))
+    nb = nbformat.read(next((ROOT / "solutions" / CHAPTERS[1]).glob("*.ipynb")), as_version=4)
+    first, _ = FeedbackExporter().from_notebook_node(copy.deepcopy(nb))
+    assert len(made) >= len(nb.cells)
+    made.clear()
+    second, _ = FeedbackExporter().from_notebook_node(copy.deepcopy(nb))
+    assert made == [] and UUID.sub("<uuid>", second) == UUID.sub("<uuid>", first)   # a widget id is new each time
+
+    other = copy.deepcopy(nb)
+    code = next(cell for cell in other.cells if cell.cell_type == "code")
+    text = next(cell for cell in other.cells if cell.cell_type == "markdown")
+    code.source += "\nanswer = 42"
+    text.attachments = {"dot.png": {"image/png": PIXEL}}
+    magic = copy.deepcopy(code)
+    magic.id, magic.metadata["magics_language"] = "magic-cell", "bash"
+    other.cells.append(magic)
+    page, _ = FeedbackExporter().from_notebook_node(copy.deepcopy(other))
+    assert made.count(code.source) == 2 and made.count(text.source) == 1 and len(made) == 3
+    _same_document(page, HTMLExporter().from_notebook_node(copy.deepcopy(other))[0])
+
+
 def test_pygments_output_is_kept_and_anything_else_is_cleaned():
     highlighted = ('<div class="highlight"><pre><span></span><span class="n">a</span>'
                    ' &lt;script&gt; &amp;&#39;</pre></div>')
@@ -145,3 +182,37 @@ def test_a_formula_drawn_by_one_worker_is_read_by_the_others(tmp_path, monkeypat
     share_rendered_math(None)
     svg_of.cache_clear()
     assert render_math(r"$\theta$") == r"$\theta$", "neither shared nor drawable: the TeX source stays"
+
+
+def test_the_course_config_checks_a_pass_once_not_after_each_step(monkeypatch):
+    """nbconvert validates the notebook after every step of a pass; the course's config asks for one
+    check after the last step. A notebook a step leaves invalid still fails the pass."""
+    from nbconvert.exporters import NotebookExporter, exporter
+    from nbconvert.preprocessors import Preprocessor
+
+    from autograder.course.coursedir import nbgrader_config
+
+    checked = []
+    check = exporter.Exporter._validate_preprocessor
+    monkeypatch.setattr(exporter.Exporter, "_validate_preprocessor",
+                        lambda self, nb, step: checked.append(step) or check(self, nb, step))
+
+    class Step(Preprocessor):
+        enabled = True
+
+        def preprocess(self, nb, resources):
+            return nb, resources
+
+    class Breaks(Preprocessor):
+        enabled = True
+
+        def preprocess(self, nb, resources):
+            nb.cells[0]["source"] = 42   # not text
+            return nb, resources
+
+    config = nbgrader_config(ROOT)
+    steps = NotebookExporter(config=config, preprocessors=[Step, Step, Step])
+    steps.from_notebook_node(_notebook())
+    assert len(checked) == 1
+    with pytest.raises(nbformat.ValidationError):
+        NotebookExporter(config=config, preprocessors=[Step, Breaks, Step]).from_notebook_node(_notebook())
