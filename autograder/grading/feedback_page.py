@@ -59,12 +59,15 @@ def clean_highlighted(element: object) -> str:
 
 
 class Remembered:
-    """The latest `size` results of a pure function of a key, kept by this process."""
+    """The latest `size` results of a pure function of a key, kept by this process; a key whose text
+    is longer than `longest` characters is not kept (a cell written to fill the grader's memory)."""
 
-    def __init__(self, size: int = 4096) -> None:
-        self.size, self.results = size, OrderedDict()
+    def __init__(self, size: int = 4096, longest: int = 100_000) -> None:
+        self.size, self.longest, self.results = size, longest, OrderedDict()
 
     def get(self, key: tuple, compute: Callable[[], str]) -> str:
+        if sum(len(part) for part in key if isinstance(part, str)) > self.longest:
+            return compute()
         if key in self.results:
             self.results.move_to_end(key)
             return self.results[key]

@@ -131,6 +131,11 @@ def test_cells_every_student_shares_are_highlighted_and_rendered_once_per_proces
     assert made.count(code.source) == 2 and made.count(text.source) == 1 and len(made) == 3
     _same_document(page, HTMLExporter().from_notebook_node(copy.deepcopy(other))[0])
 
+    kept = len(feedback_page.HIGHLIGHTED.results)
+    code.source = "x = 1  # " + "x" * 200_000   # a cell written to fill the grader's memory: not kept
+    FeedbackExporter().from_notebook_node(copy.deepcopy(other))
+    assert made.count(code.source) == 1 and len(feedback_page.HIGHLIGHTED.results) == kept
+
 
 def test_pygments_output_is_kept_and_anything_else_is_cleaned():
     highlighted = ('<div class="highlight"><pre><span></span><span class="n">a</span>'
