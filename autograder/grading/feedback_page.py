@@ -151,7 +151,7 @@ class FeedbackExporter(HTMLExporter):
         from files, whose content may change)."""
         if self.embed_images:
             return super().markdown2html(context, source)
-        settings = json.dumps({"embed_images": self.embed_images, "anchor_link_text": self.anchor_link_text,
+        settings = json.dumps({"anchor_link_text": self.anchor_link_text,
                                "exclude_anchor_links": self.exclude_anchor_links,
                                "lexer_options": dict(self.lexer_options)}, sort_keys=True)
         cell = context.get("cell", {})
