@@ -97,7 +97,7 @@ def _give_back(pool) -> None:
 
 def warm_up(zygote: bool = True, dask_worker=None) -> int:
     """Run on every Dask worker when a batch starts (`Client.run`): one grading process per thread,
-    started now (each warms up nbgrader, the verdict server and the kernel zygote in the background),
+    started now (each warms up nbgrader and its kernel zygote, or else its verdict server, in the background),
     so the first task finds them ready."""
     threads = dask_worker.state.nthreads if dask_worker is not None else 1
     with _IDLE_LOCK:

@@ -192,10 +192,16 @@ def grade_isolated(job: Job) -> Outcome:
     from autograder.sandbox import kernel_zygote
 
     zygote = job.zygote and kernel_zygote.ready()
+    cell_timeout = job.cell_timeout or _configured_cell_timeout()
+    # With a kernel zygote its sandbox runs the tests too, first: the kernel it forks next is then not
+    # waited for (it shuts down while the feedback is made), and no second warm sandbox is kept.
+    runner = kernel_zygote.kernel_zygote().run if zygote else None
+    verdicts_of = {name: trusted_verdict(path, job.assignment_id, name, seed=seed, jobs=1, runner=runner,
+                                         cell_timeout=cell_timeout) for name, path in job.notebooks.items()} \
+        if zygote else {}
     outcome = grade_with_nbgrader(job, sandboxed=True, feedback=False, zygote=zygote)
     outcome.seed = seed
     outcome.protections = "sandboxed (zygote kernel)" if zygote else "sandboxed (fresh kernel)"
-    cell_timeout = job.cell_timeout or _configured_cell_timeout()
     nbgrader_finished = outcome.status in NBGRADER_FINISHED
     by_name = {nb.name: nb for nb in outcome.notebooks}
 
@@ -205,8 +211,9 @@ def grade_isolated(job: Job) -> Outcome:
     for name, path in job.notebooks.items():
         cells = _source_grade_cells(template, job.assignment_id, name)
         max_points = {gid: points for gid, points, _ in cells}
-        verdicts = trusted_verdict(path, job.assignment_id, name, seed=seed, jobs=1,
-                                   runner=_verdict_server_started().run, cell_timeout=cell_timeout)
+        verdicts = verdicts_of[name] if name in verdicts_of else trusted_verdict(
+            path, job.assignment_id, name, seed=seed, jobs=1, runner=_verdict_server_started().run,
+            cell_timeout=cell_timeout)
         graded = by_name.get(name, NotebookResult(name))
         in_kernel = {g["grade_id"]: g["auto_score"] for g in graded.grades}
         scores, suspicious, lenient = reconcile(in_kernel, verdicts, max_points)
@@ -361,14 +368,13 @@ def serve(jobs=None, protocol=None, zygote: bool = False) -> int:
     from autograder.sandbox import run as sandbox
 
     if sandbox.mode() != "none":
-        # The kernel zygote first (a job needs its kernel first), then the verdict server, in the
-        # background while the first notebook runs; a job waits for the server before its verdict.
+        # The kernel zygote (its sandbox runs the verdict's tests too); without one, the verdict server,
+        # in the background while the first notebook runs: a job waits for it before its verdict.
         from autograder.sandbox import kernel_zygote
 
-        if zygote:
-            kernel_zygote.ready()   # the kernels' imports, once, while the batch gets ready
-        _WARMING[:] = [threading.Thread(target=_start_verdict_server, daemon=True)]
-        _WARMING[0].start()
+        if not (zygote and kernel_zygote.ready()):   # the kernels' imports, once, while the batch gets ready
+            _WARMING[:] = [threading.Thread(target=_start_verdict_server, daemon=True)]
+            _WARMING[0].start()
 
     for line in jobs:
         if not line.strip():

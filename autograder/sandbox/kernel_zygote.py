@@ -11,6 +11,9 @@ a fresh user id, its own folder at /sandbox (a size-capped tmpfs the zygote moun
 kernel's sockets live in that tmpfs, which only the sandbox's mount namespace sees: the grader (root)
 reaches them through /proc/<the sandbox's init>/root. When the kernel ends, the zygote kills whatever it left
 running and empties every scratch place before the next child is forked (zygote.clean_up).
+The same sandbox runs the worker's tests of the trusted verdict (`KernelZygote.run`): each test is a fork
+with an identity and places of its own as a kernel's, under the test's own caps (limits.VERDICT_TEST),
+so a worker keeps one warm sandbox instead of two.
 
 Only as root with bubblewrap (`bwrap-root`) can each child get a fresh user id; elsewhere
 `available()` is False and the grader starts a fresh sandboxed kernel per submission (kernel.py).
@@ -24,6 +27,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -43,8 +47,8 @@ from autograder.sandbox.kernel import (
     copy_visible_files,
     kernel_options,
 )
-from autograder.sandbox.run import SANDBOX_WORKDIR
-from autograder.verdict.server import HERE, ZYGOTE, ServerFailed, VerdictServer
+from autograder.sandbox.run import SANDBOX_WORKDIR, Result
+from autograder.verdict.server import HARNESS, HERE, ZYGOTE, ServerFailed, VerdictServer
 
 KERNEL_CHILD = HERE / "inside" / "kernel_child.py"
 # What the zygote keeps of root's capabilities: giving each child its identity and cleaning after it.
@@ -98,13 +102,15 @@ class ZygoteKernel:
 class KernelZygote(VerdictServer):
     """The worker's warm kernel sandbox: one kernel at a time, each in a fresh fork."""
 
-    files = (ZYGOTE, KERNEL_CHILD)
+    files = (ZYGOTE, KERNEL_CHILD, HARNESS)
     prefix = "kz-"   # short: the kernels' socket paths must stay under 108 bytes
 
     def __init__(self, limits: Limits):
         super().__init__(limits)
         self._changed = threading.Condition()
         self._exits: dict[int, int] = {}
+        self._timed_out: set[int] = set()   # the children the zygote stopped at their wall clock
+        self._lost: set[int] = set()        # the child that was running when the zygote itself ended
         self._current: int | None = None
         self._inside: Path | None = None   # the sandbox's root as the grader reaches it
 
@@ -125,6 +131,8 @@ class KernelZygote(VerdictServer):
 
     def start(self) -> None:
         self._exits.clear()
+        self._timed_out.clear()
+        self._lost.clear()
         self._current = None
         super().start()
 
@@ -158,14 +166,17 @@ class KernelZygote(VerdictServer):
             buffer += chunk
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
-                word, number, returncode, _ = line.decode("ascii", "replace").split()
+                word, number, returncode, timed_out = line.decode("ascii", "replace").split()
                 if word == "exit":
                     with self._changed:
+                        if timed_out == "1":
+                            self._timed_out.add(int(number))
                         self._exits[int(number)] = int(returncode)
                         self._changed.notify_all()
         with self._changed:   # the zygote is gone, and every kernel of it
-            if self._current is not None:
-                self._exits.setdefault(self._current, -9)
+            if self._current is not None and self._current not in self._exits:
+                self._lost.add(self._current)
+                self._exits[self._current] = -9
             self._changed.notify_all()
 
     def exit_code(self, number: int) -> int | None:
@@ -217,6 +228,28 @@ class KernelZygote(VerdictServer):
             return ZygoteKernel(self, number)
         except OSError as error:
             raise ServerFailed(f"the kernel zygote stopped answering: {error}; its log: {self.log_tail()}") from None
+
+    def run(self, program: dict, limits: Limits) -> Result:
+        """One test of the trusted verdict in a fresh fork, with a kernel's sandbox identity (a fresh user
+        id, its own folder, /tmp and /dev/shm) under the test's caps: the same Result as VerdictServer.run."""
+        number, folder = self.prepare(lambda scratch: (scratch / "program.json").write_text(json.dumps(program)))
+        started = time.monotonic()
+        try:
+            uid = run._fresh_uid()
+            run._chown_tree(folder, uid)
+            self._current = number
+            os.write(self._to_zygote, f"run {number} {limits.cpu_seconds} {limits.wall_seconds} {uid} "
+                                      f"{limits.processes} {limits.tmp_bytes} {limits.folder_bytes} "
+                                      f"{limits.memory_bytes} {limits.open_files} {limits.file_bytes}\n".encode())
+        except OSError as error:
+            self.close()
+            raise ServerFailed(f"the kernel zygote stopped answering: {error}") from None
+        returncode = self.wait_exit(number, limits.wall_seconds + 30)
+        if returncode is None or number in self._lost:
+            tail = self.log_tail()
+            self.close()
+            raise ServerFailed(f"the kernel zygote stopped answering during a test: {tail}")
+        return self._result(number, returncode, number in self._timed_out, limits, started)
 
 
 _ZYGOTE: list = []   # this process's kernel zygote: (pid, KernelZygote)

@@ -193,6 +193,11 @@ class VerdictServer:
             tail = self.log_tail()
             self.close()
             raise ServerFailed(f"the verdict server stopped answering ({type(error).__name__}) {tail}") from None
+        return self._result(n, returncode, timed_out == "1", limits, started)
+
+    def _result(self, n: int, returncode: int, timed_out: bool, limits: Limits, started: float) -> Result:
+        """The Result of test `n` from its report (out-N, read and removed) and how it ended."""
+        assert self.folder is not None
         try:
             data = read_result_file(self.folder, f"out-{n}", limits.file_bytes)
         except (OSError, ValueError):
@@ -201,8 +206,8 @@ class VerdictServer:
             (self.folder / f"out-{n}").unlink(missing_ok=True)
         wall = time.monotonic() - started
         stdout = data[: limits.output_bytes].decode("utf-8", errors="replace")
-        reason = killed_reason(returncode, timed_out == "1", limits, len(data), wall, "")
-        return Result(returncode, stdout, "", timed_out == "1", reason, wall, tuple(describe_protections()))
+        reason = killed_reason(returncode, timed_out, limits, len(data), wall, "")
+        return Result(returncode, stdout, "", timed_out, reason, wall, tuple(describe_protections()))
 
     def _read_line(self, timeout: float) -> bytes:
         deadline = time.monotonic() + timeout

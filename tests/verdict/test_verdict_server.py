@@ -1,4 +1,8 @@
-"""The warm verdict server: the same verdicts as one sandbox per test, and nothing carried between tests."""
+"""The warm verdict server: the same verdicts as one sandbox per test, and nothing carried between tests.
+
+Each test runs against both warm sandboxes that serve the trusted verdict: the verdict server, and the
+kernel zygote (sandbox/kernel_zygote.py), which a grading worker uses for its tests where it has one.
+"""
 from __future__ import annotations
 
 import secrets
@@ -9,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.limits import VERDICT_TEST
+from autograder.limits import KERNEL_ZYGOTE, VERDICT_TEST
 from autograder.paths import assignments, notebooks
+from autograder.sandbox import kernel_zygote
 from autograder.sandbox.run import Limits, mode
-from autograder.verdict.program import parse_report, trusted_verdict
+from autograder.verdict.program import parse_report, run_once, trusted_verdict
 from autograder.verdict.server import ServerFailed, VerdictServer
 from support import synthetic
 
@@ -23,10 +28,20 @@ QUICK = Limits(cpu_seconds=5, wall_seconds=5.0, memory_bytes=3 * 2**30, processe
                file_bytes=2 * 2**20, tmp_bytes=16 * 2**20, output_bytes=2**20)
 
 
-@pytest.fixture(scope="module")
-def server():
+NO_ZYGOTE = pytest.mark.skipif(not kernel_zygote.available(),
+                               reason="the kernel zygote needs bubblewrap as root and a Python install outside /tmp")
+KINDS = [pytest.param("verdict server", id="verdict-server"),
+         pytest.param("kernel zygote", id="kernel-zygote", marks=NO_ZYGOTE)]
+
+
+def new_server(kind: str) -> VerdictServer:
+    return VerdictServer(VERDICT_TEST) if kind == "verdict server" else kernel_zygote.KernelZygote(KERNEL_ZYGOTE)
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def server(request: pytest.FixtureRequest):
     """Started as a grading worker starts its own: from a thread that ends once the server is up."""
-    with VerdictServer(VERDICT_TEST) as running:
+    with new_server(request.param) as running:
         warming = threading.Thread(target=running.start)
         warming.start()
         warming.join()
@@ -64,11 +79,21 @@ def test_verdicts_equal_those_of_one_sandbox_per_test(server: VerdictServer, tmp
         nb = notebooks(wrong.assignment_id)[0]
         submissions.append((wrong.assignment_id, nb, wrong.label,
                             synthetic.solved(wrong.assignment_id, nb, **{wrong.cell_id: wrong.source})))
+    failed: list[str] = []
+
+    def warm_only(program: dict, limits: Limits):
+        try:
+            return server.run(program, limits)
+        except ServerFailed as failure:   # trusted_verdict would run it afresh: not what is compared here
+            failed.append(str(failure))
+            raise
+
     for number, (aid, nb, label, notebook) in enumerate(submissions):
         path = synthetic.write(notebook, tmp_path / str(number) / f"{nb}.ipynb")
-        warm = trusted_verdict(path, aid, nb, seed=SEED, jobs=1, runner=server.run)
+        warm = trusted_verdict(path, aid, nb, seed=SEED, jobs=1, runner=warm_only)
         once = trusted_verdict(path, aid, nb, seed=SEED, jobs=2)
         assert warm == once, f"{aid} {label}"
+    assert not failed, failed
     assert server.proc is not None and server.proc.poll() is None, "one server served them all"
 
 
@@ -158,6 +183,30 @@ def test_the_server_is_out_of_a_tests_reach(server: VerdictServer) -> None:
     assert found == 0.0, result
 
 
+def test_a_tests_descriptors_are_numbered_as_in_a_sandbox_of_its_own(server: VerdictServer) -> None:
+    """A test's code that guesses at the harness's report descriptor (see the forge_malformed_report case)
+    must find what it would find in a one-shot sandbox: the same descriptors open, the same numbers. Above
+    the first 19, a kernel zygote's test also holds the font files matplotlib's preload keeps: read-only."""
+    cell = """
+        import fcntl, os, stat
+        def probe():
+            found = 0
+            for fd in map(int, os.listdir("/proc/self/fd")):
+                if fd < 19:
+                    found |= 1 << fd
+                elif not (stat.S_ISREG(os.fstat(fd).st_mode) and fcntl.fcntl(fd, fcntl.F_GETFL) & 3 == os.O_RDONLY):
+                    found |= 1 << 40
+            return found
+    """
+    warm, result = probe(server, cell)
+
+    class OneShot:
+        run = staticmethod(run_once)
+
+    once, _ = probe(OneShot(), cell)   # type: ignore[arg-type]
+    assert warm is not None and warm == once, (bin(int(warm or 0)), bin(int(once or 0)), result)
+
+
 def test_limits_hold_per_test_and_the_server_goes_on(server: VerdictServer) -> None:
     looping, result = probe(server, """
         def probe():
@@ -190,6 +239,7 @@ def test_a_tests_first_optimizer_finds_its_imports_preloaded(server: VerdictServ
 
 
 def test_a_test_that_kills_the_server_costs_only_a_restart(tmp_path: Path) -> None:
+    """A verdict server's test runs as the server's user and can kill it (a kernel zygote's cannot: below)."""
     with VerdictServer(VERDICT_TEST) as server:
         server.start()
         with pytest.raises(ServerFailed):
@@ -208,7 +258,51 @@ def test_a_test_that_kills_the_server_costs_only_a_restart(tmp_path: Path) -> No
         assert {t: v.points for t, v in verdicts.items()} == {t: v.max_points for t, v in verdicts.items()}
 
 
-def test_a_server_starts_whatever_descriptors_its_pipes_get() -> None:
+@NO_ZYGOTE
+def test_a_kernel_zygotes_test_cannot_touch_it_and_its_end_costs_only_a_restart() -> None:
+    """Its tests run under a fresh user id each, with the test's caps and a folder holding nothing but
+    what the test was given: the zygote (root of its sandbox) is out of their reach.
+    If it ends all the same (killed from outside here) during a test, that test is run another way
+    (ServerFailed, as a verdict server's), and the next test starts it again."""
+    with kernel_zygote.KernelZygote(KERNEL_ZYGOTE) as server:
+        server.start()
+        refused, result = probe(server, """
+            import os, signal
+            def probe():
+                try:
+                    os.kill(os.getppid(), signal.SIGKILL)
+                    return 0
+                except PermissionError:
+                    return 1
+        """)
+        assert refused == 1.0, result
+        caps = f"""
+            import os, resource
+            def probe():
+                limits = [resource.getrlimit(r)[0] for r in (resource.RLIMIT_AS, resource.RLIMIT_NPROC,
+                                                             resource.RLIMIT_NOFILE, resource.RLIMIT_FSIZE)]
+                mine = limits == {[QUICK.memory_bytes, QUICK.processes, QUICK.open_files, QUICK.file_bytes]}
+                return os.getuid() * 10 + (mine and os.listdir("/sandbox") == [])
+        """
+        identities = [probe(server, caps) for _ in range(2)]
+        assert all(value is not None and value % 10 == 1 for value, _ in identities), identities
+        uids = {value // 10 for value, _ in identities}
+        assert len(uids) == 2 and min(uids) >= 1000, identities
+        assert server.proc is not None
+        first = server.proc.pid
+        from autograder.sandbox.processes import kill_tree
+
+        threading.Timer(1.0, kill_tree, args=(server.proc,)).start()
+        with pytest.raises(ServerFailed):
+            probe(server, "import time\ntime.sleep(30)\ndef probe():\n    return 1\n",
+                  Limits(**{**QUICK.__dict__, "wall_seconds": 20.0}))
+        fine, result = probe(server, "def probe():\n    return 3\n")
+        assert fine == 3.0, result
+        assert server.proc is not None and server.proc.pid != first
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_server_starts_whatever_descriptors_its_pipes_get(kind: str) -> None:
     """The sandbox opens its seccomp filter on a fixed descriptor: a control pipe that happened to get
     that number would be replaced by the filter file, and the server would not answer. In a fresh
     process every descriptor below that one is taken first, so the server's first pipe gets it."""
@@ -217,6 +311,8 @@ def test_a_server_starts_whatever_descriptors_its_pipes_get() -> None:
         from autograder.limits import VERDICT_TEST
         from autograder.sandbox import seccomp
         from autograder.verdict.program import parse_report
+        from autograder.limits import KERNEL_ZYGOTE
+        from autograder.sandbox.kernel_zygote import KernelZygote
         from autograder.verdict.server import VerdictServer
 
         while True:
@@ -227,7 +323,7 @@ def test_a_server_starts_whatever_descriptors_its_pipes_get() -> None:
         program = {"nonce": nonce, "setup": "", "cells": [{"id": "c", "source": "def probe():\\n    return 42\\n"}],
                    "target": "c", "defer_target": False, "overrides": "", "kind": "call",
                    "params": {"function": "probe"}, "torch": False, "cases": [{"args": []}]}
-        with VerdictServer(VERDICT_TEST) as server:
+        with (VerdictServer(VERDICT_TEST) if KIND == "verdict server" else KernelZygote(KERNEL_ZYGOTE)) as server:
             server.start()
             report = parse_report(server.run(program, VERDICT_TEST).stdout, nonce)
         print(report["results"][0]["out"]["v"] if report else "no report")
@@ -235,5 +331,6 @@ def test_a_server_starts_whatever_descriptors_its_pipes_get() -> None:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", f"KIND = {kind!r}\n" + script], capture_output=True, text=True,
+                          timeout=120)
     assert float(done.stdout.strip() or "nan") == 42, done.stdout + done.stderr[-2000:]

@@ -25,6 +25,9 @@ can take a fresh user id, see kernel_child.py) a child is a notebook's kernel in
   holds its files; the zygote makes it a tmpfs of FOLDER_BYTES of its own, the kernel's whole folder)
   grader -> zygote: `signal N SIGNAL`  (while kernel N runs: to its whole session)
   zygote -> grader: `exit N RETURNCODE TIMED_OUT`  once it ended and everything it left was cleaned
+  grader -> zygote: `run N CPU_SECONDS WALL_SECONDS UID PROCESSES TMP_BYTES FOLDER_BYTES MEMORY_BYTES OPEN_FILES
+  FILE_BYTES`  (a test of the trusted verdict, its program in k-N/program.json; the child takes the same
+  identity and places as a kernel, under the test's caps, and its report is out-N beside k-N)
 It imports nothing from the grader's package (none of it is reachable inside the sandbox).
 """
 import ctypes
@@ -42,13 +45,16 @@ gc.disable()  # no collection while the preload is imported: no holes left among
 # The profile: `verdict` (tests of the trusted verdict) or `kernel` (a notebook's kernel per child).
 PROFILE = sys.argv[3] if __name__ == "__main__" and len(sys.argv) > 3 else "verdict"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
+# Low descriptors held while the preload is imported and given back in each child: what the preload keeps
+# open (matplotlib's font files) lands above them, and a child's next descriptors are numbered as a fresh
+# process's (the harness's report descriptor included, which a test's code may guess at).
+RESERVED = [os.open(os.devnull, os.O_RDONLY) for _ in range(16)] if PROFILE == "kernel" else []
 if PROFILE == "kernel":
     import kernel_child  # ipykernel, torch, numpy, matplotlib: imported once, here
-else:
-    import harness
+import harness  # the kernel profile runs the trusted verdict's tests too: one warm sandbox per worker
 
-    harness.load_torch()
-    import torch._dynamo  # noqa: F401 - what torch.optim imports on its first optimizer: a second, paid once
+harness.load_torch()
+import torch._dynamo  # noqa: F401 - what torch.optim imports on its first optimizer: a second, paid once
 sys.path.pop(0)  # and so do the tests: nothing is imported from the scratch folder
 gc.collect()  # the import's own garbage, once, before the preload is frozen
 
@@ -253,7 +259,7 @@ def child(number: int, cpu_seconds: int, report: int, control: tuple) -> None:
 
 def kernel(number: int, cpu_seconds: int, uid: int, processes: int, tmp_bytes: int, control: tuple) -> None:
     try:
-        for fd in control:
+        for fd in (*control, *RESERVED):
             os.close(fd)
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
@@ -261,6 +267,34 @@ def kernel(number: int, cpu_seconds: int, uid: int, processes: int, tmp_bytes: i
         os.close(devnull)
         kernel_child.run(number, uid, cpu_seconds, processes, tmp_bytes)
         os._exit(0)
+    finally:
+        os._exit(70)
+
+
+def test_as(number: int, caps: tuple, report: int, control: tuple) -> None:
+    """A test of the trusted verdict in a kernel's sandbox identity (kernel_child.py) under the test's caps."""
+    cpu_seconds, uid, processes, tmp_bytes, memory_bytes, open_files, file_bytes = caps
+    try:
+        for fd in (*control, *RESERVED):
+            os.close(fd)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.dup2(report, 1)
+        os.dup2(devnull, 2)
+        os.close(report)
+        os.close(devnull)
+        os.setsid()
+        keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
+        libc = _libc()
+        kernel_child.own_places(libc, f"/sandbox/k-{number}", tmp_bytes)
+        for limit, value in ((resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1)),
+                             (resource.RLIMIT_NPROC, (processes, processes)),
+                             (resource.RLIMIT_AS, (memory_bytes, memory_bytes)),
+                             (resource.RLIMIT_NOFILE, (open_files, open_files)),
+                             (resource.RLIMIT_FSIZE, (file_bytes, file_bytes))):
+            resource.setrlimit(limit, value)
+        kernel_child.become(libc, uid)
+        harness.run("program.json")
     finally:
         os._exit(70)
 
@@ -287,15 +321,17 @@ class Commands:
         return line.split()
 
 
-def wait(pid: int, wall_seconds: float, commands: Commands) -> tuple:
-    """(returncode, timed_out) of the child, killed at the wall-clock limit; `signal` commands for it
-    go to its whole session (a kernel's process group) meanwhile."""
+def wait(pid: int, number: int, wall_seconds: float, commands: Commands) -> tuple:
+    """(returncode, timed_out) of child `number`, killed at the wall-clock limit; `signal` commands for it
+    go to its whole session (a kernel's process group) meanwhile, a late one for an earlier child nowhere."""
     pidfd = os.pidfd_open(pid)
     deadline, timed_out = time.monotonic() + wall_seconds, False
     try:
         while True:
             while commands.pending() and commands.buffer.startswith(b"signal "):
-                _, _, signum = commands.next()
+                _, target, signum = commands.next()
+                if int(target) != number:
+                    continue
                 try:
                     os.killpg(pid, int(signum))
                 except (ProcessLookupError, PermissionError):
@@ -351,7 +387,18 @@ def serve(control_in: int, control_out: int) -> int:
             if pid == 0:
                 kernel(number, cpu_seconds, uid, processes, tmp_bytes, control)
             keep = ""
-        elif word == b"run" and PROFILE != "kernel":
+        elif word == b"run" and PROFILE == "kernel":
+            uid, processes, tmp_bytes, folder_bytes, memory_bytes, open_files, file_bytes = (int(v) for v in more)
+            folder, keep = f"/sandbox/k-{number}", f"/sandbox/out-{number}"
+            empty("/sandbox", layout_paths | {folder} | layout(folder, set()))
+            own_folder(folder, folder_bytes, uid)
+            report = os.open(keep, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            pid = fork()
+            if pid == 0:
+                test_as(number, (cpu_seconds, uid, processes, tmp_bytes, memory_bytes, open_files, file_bytes),
+                        report, control)
+            os.close(report)
+        elif word == b"run":
             keep = f"/sandbox/out-{number}"
             program = f"/sandbox/program-{number}.json"
             empty("/sandbox", layout_paths | {program})
@@ -362,8 +409,8 @@ def serve(control_in: int, control_out: int) -> int:
             os.close(report)
         else:
             raise ValueError(f"unknown command {word!r}")
-        returncode, timed_out = wait(pid, wall_seconds, commands)
-        if word == b"kernel":
+        returncode, timed_out = wait(pid, number, wall_seconds, commands)
+        if PROFILE == "kernel":
             kill_everyone_else()
             release_folder(f"/sandbox/k-{number}")
         clean_up(layout_paths, keep)
