@@ -110,3 +110,37 @@ def test_a_kernel_is_ready_once_it_answered_and_no_output_is_lost(monkeypatch):
     assert [o["text"] for o in nb.cells[0].outputs] == ["first\n"]
     assert [o.get("text") or o["data"]["text/plain"] for o in nb.cells[1].outputs] == ["err\n", "42"]
     assert [o["text"] for o in nb.cells[2].outputs] == ["last\n"]
+
+
+def test_a_client_tries_again_soon_to_reach_a_kernel_not_yet_listening(tmp_path):
+    """The client connects as soon as the kernel is launched, before the kernel listens: its next try
+    must come within RECONNECT_MS (plus ZeroMQ's jitter of as much), not after ZeroMQ's default
+    100 to 200 ms. Read off the socket's own monitor: the delay each retry is scheduled with."""
+    from zmq.utils.monitor import parse_monitor_message
+
+    from autograder.kernel_client import RECONNECT_MS
+
+    async def run() -> tuple[list[int], list[bytes]]:
+        place = tmp_path / "kernel"
+        client = PromptKernelClient(transport="ipc", ip=str(place), shell_port=1, iopub_port=2, stdin_port=3,
+                                    control_port=4, hb_port=5, session=Session())
+        shell = client.shell_channel.socket
+        monitor = shell.get_monitor_socket(zmq.EVENT_CONNECT_RETRIED)
+        delays = []
+        for _ in range(3):
+            event = parse_monitor_message(await asyncio.wait_for(monitor.recv_multipart(), 10))
+            delays.append(int(event["value"]))
+        kernel = client.context.socket(zmq.ROUTER)
+        kernel.bind(f"ipc://{place}-1")   # the kernel listens at last: the request reaches it
+        client.kernel_info()
+        received = await asyncio.wait_for(kernel.recv_multipart(), 10)
+        shell.disable_monitor()
+        for socket in (monitor, kernel):
+            socket.close(linger=0)
+        client.stop_channels()
+        client.context.destroy(linger=0)
+        return delays, received
+
+    delays, received = asyncio.run(run())
+    assert delays and all(0 < delay < 2 * RECONNECT_MS for delay in delays), delays
+    assert b"kernel_info_request" in b"".join(received)
