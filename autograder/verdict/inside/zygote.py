@@ -239,18 +239,24 @@ def fork() -> int:
     return pid
 
 
+def report_to(report: int, closed: tuple) -> None:
+    """A test child's start: the zygote's descriptors `closed`, its output into `report` (the rest to
+    /dev/null), a session and a fresh anonymous session keyring of its own."""
+    for fd in closed:
+        os.close(fd)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(report, 1)
+    os.dup2(devnull, 2)
+    os.close(report)
+    os.close(devnull)
+    os.setsid()
+    keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
+
+
 def child(number: int, cpu_seconds: int, report: int, control: tuple) -> None:
     try:
-        for fd in control:
-            os.close(fd)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        os.dup2(devnull, 0)
-        os.dup2(report, 1)
-        os.dup2(devnull, 2)
-        os.close(report)
-        os.close(devnull)
-        os.setsid()
-        keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)   # a fresh anonymous session keyring
+        report_to(report, control)
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
         harness.run(f"program-{number}.json")
     finally:
@@ -275,16 +281,7 @@ def test_as(number: int, caps: tuple, report: int, control: tuple) -> None:
     """A test of the trusted verdict in a kernel's sandbox identity (kernel_child.py) under the test's caps."""
     cpu_seconds, uid, processes, tmp_bytes, memory_bytes, open_files, file_bytes = caps
     try:
-        for fd in (*control, *RESERVED):
-            os.close(fd)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        os.dup2(devnull, 0)
-        os.dup2(report, 1)
-        os.dup2(devnull, 2)
-        os.close(report)
-        os.close(devnull)
-        os.setsid()
-        keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
+        report_to(report, (*control, *RESERVED))
         libc = _libc()
         kernel_child.own_places(libc, f"/sandbox/k-{number}", tmp_bytes)
         for limit, value in ((resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1)),
