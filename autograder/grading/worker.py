@@ -4,8 +4,9 @@
 (a copy of the pristine gradebook, the submitted notebooks, nbgrader's autograded/ and feedback/
 output) and returns everything the batch needs as plain data. It runs in a worker process
 (`python -m autograder.grading.worker`, see `grading_pool`) that has imported nbgrader once.
-Where the machine can sandbox, the student's code runs only in sandboxes: the notebook's kernel
-(`sandboxed_kernel`) and the trusted verdict's children (`verdict_server`, one warm server per worker).
+Where the machine can sandbox, the student's code runs only in sandboxes: the notebook's kernel and
+the trusted verdict's tests, both forked from the worker's kernel zygote (sandbox/kernel_zygote.py), or
+else a fresh sandboxed kernel and the worker's warm verdict server (verdict/server.py).
 
 Worker protocol: one JSON job per line on stdin, one JSON outcome per line on stdout.
 """
@@ -16,7 +17,6 @@ import json
 import os
 import shutil
 import sys
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -135,47 +135,6 @@ def _grade_cells_of(template: Path, _version: int, assignment_id: str,
         return tuple((c.name, float(c.max_score), c.cell_type) for c in nb.grade_cells)
 
 
-_SERVER: list = []  # this process's warm verdict server (one per worker process)
-
-
-def verdict_server():
-    """The worker's warm verdict server, started on first use (never one inherited through fork)."""
-    from autograder.limits import VERDICT_TEST
-    from autograder.verdict.server import VerdictServer
-
-    if not _SERVER or _SERVER[0][0] != os.getpid():
-        _SERVER[:] = [(os.getpid(), VerdictServer(VERDICT_TEST))]
-    return _SERVER[0][1]
-
-
-_WARMING: list = []   # the thread starting this worker's verdict server, if one is
-
-
-def _start_verdict_server() -> None:
-    try:
-        verdict_server().start()  # torch imported once, while the batch gets ready
-    except Exception as error:  # noqa: BLE001 - started again on first use, else tests run one-shot
-        print(f"verdict server not started: {error}", file=sys.stderr)
-
-
-def _verdict_server_started():
-    """The worker's verdict server, once its start (begun when the worker started) has ended."""
-    for thread in _WARMING:
-        thread.join()
-    _WARMING.clear()
-    return verdict_server()
-
-
-def stop_verdict_server(orderly: bool = True) -> None:
-    if _SERVER and _SERVER[0][0] == os.getpid():
-        server = _SERVER[0][1]
-        if orderly:
-            server.stop()
-        else:
-            server.close()
-    _SERVER.clear()
-
-
 def grade_isolated(job: Job) -> Outcome:
     """nbgrader autograde + feedback with the kernel in the sandbox, then the trusted verdict.
 
@@ -193,13 +152,19 @@ def grade_isolated(job: Job) -> Outcome:
 
     zygote = job.zygote and kernel_zygote.ready()
     cell_timeout = job.cell_timeout or _configured_cell_timeout()
+
+    def verdicts(runner) -> dict:
+        return {name: trusted_verdict(path, job.assignment_id, name, seed=seed, jobs=1, runner=runner,
+                                      cell_timeout=cell_timeout) for name, path in job.notebooks.items()}
+
     # With a kernel zygote its sandbox runs the tests too, first: the kernel it forks next is then not
     # waited for (it shuts down while the feedback is made), and no second warm sandbox is kept.
-    runner = kernel_zygote.kernel_zygote().run if zygote else None
-    verdicts_of = {name: trusted_verdict(path, job.assignment_id, name, seed=seed, jobs=1, runner=runner,
-                                         cell_timeout=cell_timeout) for name, path in job.notebooks.items()} \
-        if zygote else {}
+    verdicts_of = verdicts(kernel_zygote.kernel_zygote().run) if zygote else None
     outcome = grade_with_nbgrader(job, sandboxed=True, feedback=False, zygote=zygote)
+    if verdicts_of is None:
+        from autograder.verdict.server import started_server
+
+        verdicts_of = verdicts(started_server().run)
     outcome.seed = seed
     outcome.protections = "sandboxed (zygote kernel)" if zygote else "sandboxed (fresh kernel)"
     nbgrader_finished = outcome.status in NBGRADER_FINISHED
@@ -208,12 +173,10 @@ def grade_isolated(job: Job) -> Outcome:
     flags: list[str] = []
     notes: list[str] = []
     notebooks = []
-    for name, path in job.notebooks.items():
+    for name in job.notebooks:
         cells = _source_grade_cells(template, job.assignment_id, name)
         max_points = {gid: points for gid, points, _ in cells}
-        verdicts = verdicts_of[name] if name in verdicts_of else trusted_verdict(
-            path, job.assignment_id, name, seed=seed, jobs=1, runner=_verdict_server_started().run,
-            cell_timeout=cell_timeout)
+        verdicts = verdicts_of[name]
         graded = by_name.get(name, NotebookResult(name))
         in_kernel = {g["grade_id"]: g["auto_score"] for g in graded.grades}
         scores, suspicious, lenient = reconcile(in_kernel, verdicts, max_points)
@@ -371,10 +334,10 @@ def serve(jobs=None, protocol=None, zygote: bool = False) -> int:
         # The kernel zygote (its sandbox runs the verdict's tests too); without one, the verdict server,
         # in the background while the first notebook runs: a job waits for it before its verdict.
         from autograder.sandbox import kernel_zygote
+        from autograder.verdict.server import warm_up
 
         if not (zygote and kernel_zygote.ready()):   # the kernels' imports, once, while the batch gets ready
-            _WARMING[:] = [threading.Thread(target=_start_verdict_server, daemon=True)]
-            _WARMING[0].start()
+            warm_up()
 
     for line in jobs:
         if not line.strip():
@@ -391,9 +354,10 @@ def serve(jobs=None, protocol=None, zygote: bool = False) -> int:
         protocol.flush()
     # The warm sandboxes hold nothing to keep: ended at once (a zygote's last kernel with it), not
     # the orderly way; then the fresh kernels still shutting down are waited for
-    stop_verdict_server(orderly=False)
     from autograder.sandbox.kernel_zygote import stop_kernel_zygote
+    from autograder.verdict.server import stop_worker_server
 
+    stop_worker_server(orderly=False)
     stop_kernel_zygote(orderly=False)
     finish_kernel_shutdowns()
     return 0

@@ -48,7 +48,7 @@ from autograder.sandbox.kernel import (
     kernel_options,
 )
 from autograder.sandbox.run import SANDBOX_WORKDIR, Result
-from autograder.verdict.server import HARNESS, HERE, ZYGOTE, ServerFailed, VerdictServer
+from autograder.verdict.server import HARNESS, HERE, ZYGOTE, ServerFailed, VerdictServer, stop_held
 
 KERNEL_CHILD = HERE / "inside" / "kernel_child.py"
 # What the zygote keeps of root's capabilities: giving each child its identity and cleaning after it.
@@ -263,13 +263,7 @@ def kernel_zygote() -> KernelZygote:
 
 
 def stop_kernel_zygote(orderly: bool = True) -> None:
-    if _ZYGOTE and _ZYGOTE[0][0] == os.getpid():
-        zygote = _ZYGOTE[0][1]
-        if orderly:
-            zygote.stop()
-        else:
-            zygote.close()
-    _ZYGOTE.clear()
+    stop_held(_ZYGOTE, orderly)
 
 
 class ZygoteKernelManager(SandboxedKernelManager):

@@ -1,6 +1,7 @@
 """The grader's side of the warm verdict interpreter (autograder/verdict/inside/zygote.py).
 
-One `VerdictServer` per grading worker: a sandbox that has imported numpy and torch once and
+One `VerdictServer` per grading worker without a kernel zygote (`worker_server`, below; with one, the
+zygote serves the tests: sandbox/kernel_zygote.py): a sandbox that has imported numpy and torch once and
 forks a fresh child for every test of the trusted verdict. `run` has the signature of a one-shot
 sandboxed run and returns the same `Result`; if the server misbehaves in any way (died, hung,
 garbled its answer), it is killed and `ServerFailed` is raised, and the caller runs that test
@@ -25,7 +26,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from autograder.limits import VERDICT_SERVER_CPU_SECONDS, Limits
+from autograder.limits import VERDICT_SERVER_CPU_SECONDS, VERDICT_TEST, Limits
 from autograder.sandbox import seccomp, storage
 from autograder.sandbox.processes import kill_tree
 from autograder.sandbox.results import killed_reason, read_result_file
@@ -225,3 +226,49 @@ class VerdictServer:
                     raise ValueError("answer too long")
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line
+
+
+_SERVER: list = []    # this process's warm verdict server (a grading worker's): (pid, VerdictServer)
+_WARMING: list = []   # the thread starting it, if one is
+
+
+def worker_server() -> VerdictServer:
+    """This process's warm verdict server, started on first use (never one inherited through fork)."""
+    if not _SERVER or _SERVER[0][0] != os.getpid():
+        _SERVER[:] = [(os.getpid(), VerdictServer(VERDICT_TEST))]
+    return _SERVER[0][1]
+
+
+def warm_up() -> None:
+    """Start this process's server in the background: torch imported once, while the batch gets ready."""
+    def start() -> None:
+        try:
+            worker_server().start()
+        except Exception as error:  # noqa: BLE001 - started again on first use, else tests run one-shot
+            print(f"verdict server not started: {error}", file=sys.stderr)
+
+    _WARMING[:] = [threading.Thread(target=start, daemon=True)]
+    _WARMING[0].start()
+
+
+def started_server() -> VerdictServer:
+    """This process's server, once the start `warm_up` began has ended."""
+    for thread in _WARMING:
+        thread.join()
+    _WARMING.clear()
+    return worker_server()
+
+
+def stop_held(held: list, orderly: bool = True) -> None:
+    """End the warm server `held` keeps ([(pid, server)]) if this process started it; forget it."""
+    if held and held[0][0] == os.getpid():
+        server = held[0][1]
+        if orderly:
+            server.stop()
+        else:
+            server.close()
+    held.clear()
+
+
+def stop_worker_server(orderly: bool = True) -> None:
+    stop_held(_SERVER, orderly)
