@@ -207,6 +207,24 @@ def test_a_tests_descriptors_are_numbered_as_in_a_sandbox_of_its_own(server: Ver
     assert warm is not None and warm == once, (bin(int(warm or 0)), bin(int(once or 0)), result)
 
 
+def test_a_test_cannot_tell_it_runs_beside_a_kernel(server: VerdictServer) -> None:
+    """Code that behaves only where nbgrader's tests run ("ipykernel" loaded) is caught by the verdict, which
+    must not look like a kernel: a kernel zygote's test sees the kernel's preload unloaded, as a one-shot does."""
+    cell = """
+        import sys
+        def probe():
+            kernel = ("ipykernel", "IPython", "zmq", "jupyter_client", "tornado", "kernel_child")
+            return sum(1 << i for i, name in enumerate(kernel) if name in sys.modules) + 100 * len(sys.argv)
+    """
+    warm, result = probe(server, cell)
+
+    class OneShot:
+        run = staticmethod(run_once)
+
+    once, _ = probe(OneShot(), cell)   # type: ignore[arg-type]
+    assert warm is not None and warm == once == 100, (warm, once, result)
+
+
 def test_limits_hold_per_test_and_the_server_goes_on(server: VerdictServer) -> None:
     looping, result = probe(server, """
         def probe():

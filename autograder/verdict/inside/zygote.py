@@ -49,12 +49,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the 
 # open (matplotlib's font files) lands above them, and a child's next descriptors are numbered as a fresh
 # process's (the harness's report descriptor included, which a test's code may guess at).
 RESERVED = [os.open(os.devnull, os.O_RDONLY) for _ in range(16)] if PROFILE == "kernel" else []
-if PROFILE == "kernel":
-    import kernel_child  # ipykernel, torch, numpy, matplotlib: imported once, here
 import harness  # the kernel profile runs the trusted verdict's tests too: one warm sandbox per worker
 
 harness.load_torch()
 import torch._dynamo  # noqa: F401 - what torch.optim imports on its first optimizer: a second, paid once
+# What a test of the verdict sees loaded: the verdict's own preload, never the kernel's (ipykernel, IPython,
+# zmq...), so that code asking "am I in a kernel?" gets the answer it would get in a verdict server.
+VERDICT_MODULES = frozenset(sys.modules)
+if PROFILE == "kernel":
+    import kernel_child  # ipykernel, torch, numpy, matplotlib: imported once, here
 sys.path.pop(0)  # and so do the tests: nothing is imported from the scratch folder
 gc.collect()  # the import's own garbage, once, before the preload is frozen
 
@@ -258,6 +261,7 @@ def child(number: int, cpu_seconds: int, report: int, control: tuple) -> None:
     try:
         report_to(report, control)
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+        look_like_a_one_shot()
         harness.run(f"program-{number}.json")
     finally:
         os._exit(70)
@@ -277,6 +281,14 @@ def kernel(number: int, cpu_seconds: int, uid: int, processes: int, tmp_bytes: i
         os._exit(70)
 
 
+def look_like_a_one_shot() -> None:
+    """What a test's code can ask of its process, as in a sandbox of its own: only the verdict's modules
+    loaded (not the kernel profile's), and the harness's command line."""
+    for name in set(sys.modules) - VERDICT_MODULES:
+        del sys.modules[name]
+    sys.argv[:] = ["harness.py"]
+
+
 def test_as(number: int, caps: tuple, report: int, control: tuple) -> None:
     """A test of the trusted verdict in a kernel's sandbox identity (kernel_child.py) under the test's caps."""
     cpu_seconds, uid, processes, tmp_bytes, memory_bytes, open_files, file_bytes = caps
@@ -291,6 +303,7 @@ def test_as(number: int, caps: tuple, report: int, control: tuple) -> None:
                              (resource.RLIMIT_FSIZE, (file_bytes, file_bytes))):
             resource.setrlimit(limit, value)
         kernel_child.become(libc, uid)
+        look_like_a_one_shot()
         harness.run("program.json")
     finally:
         os._exit(70)
