@@ -48,7 +48,15 @@ from autograder.sandbox.kernel import (
     kernel_options,
 )
 from autograder.sandbox.run import SANDBOX_WORKDIR, Result
-from autograder.verdict.server import HARNESS, HERE, ZYGOTE, ServerFailed, VerdictServer, stop_held
+from autograder.verdict.server import (
+    HARNESS,
+    HERE,
+    ZYGOTE,
+    ServerFailed,
+    VerdictServer,
+    held_by_this_process,
+    stop_held,
+)
 
 KERNEL_CHILD = HERE / "inside" / "kernel_child.py"
 # What the zygote keeps of root's capabilities: giving each child its identity and cleaning after it.
@@ -256,10 +264,8 @@ _ZYGOTE: list = []   # this process's kernel zygote: (pid, KernelZygote)
 
 
 def kernel_zygote() -> KernelZygote:
-    """The worker's kernel zygote, started on first use (never one inherited through fork)."""
-    if not _ZYGOTE or _ZYGOTE[0][0] != os.getpid():
-        _ZYGOTE[:] = [(os.getpid(), KernelZygote(grading_limits.KERNEL_ZYGOTE))]
-    return _ZYGOTE[0][1]
+    """The worker's kernel zygote, started on first use."""
+    return held_by_this_process(_ZYGOTE, lambda: KernelZygote(grading_limits.KERNEL_ZYGOTE))
 
 
 def stop_kernel_zygote(orderly: bool = True) -> None:

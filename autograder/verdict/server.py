@@ -232,11 +232,17 @@ _SERVER: list = []    # this process's warm verdict server (a grading worker's):
 _WARMING: list = []   # the thread starting it, if one is
 
 
+def held_by_this_process(held: list, make):
+    """The warm server `held` keeps ([(pid, server)]) for this process, made on first use (never one
+    inherited through fork)."""
+    if not held or held[0][0] != os.getpid():
+        held[:] = [(os.getpid(), make())]
+    return held[0][1]
+
+
 def worker_server() -> VerdictServer:
-    """This process's warm verdict server, started on first use (never one inherited through fork)."""
-    if not _SERVER or _SERVER[0][0] != os.getpid():
-        _SERVER[:] = [(os.getpid(), VerdictServer(VERDICT_TEST))]
-    return _SERVER[0][1]
+    """This process's warm verdict server."""
+    return held_by_this_process(_SERVER, lambda: VerdictServer(VERDICT_TEST))
 
 
 def warm_up() -> None:

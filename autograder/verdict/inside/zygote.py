@@ -261,8 +261,7 @@ def child(number: int, cpu_seconds: int, report: int, control: tuple) -> None:
     try:
         report_to(report, control)
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-        look_like_a_one_shot()
-        harness.run(f"program-{number}.json")
+        run_test(f"program-{number}.json")
     finally:
         os._exit(70)
 
@@ -281,12 +280,13 @@ def kernel(number: int, cpu_seconds: int, uid: int, processes: int, tmp_bytes: i
         os._exit(70)
 
 
-def look_like_a_one_shot() -> None:
-    """What a test's code can ask of its process, as in a sandbox of its own: only the verdict's modules
-    loaded (not the kernel profile's), and the harness's command line."""
+def run_test(program_file: str) -> None:
+    """The harness, in a process that answers what a test's code asks of it as a sandbox of its own
+    would: only the verdict's modules loaded (not the kernel profile's), the harness's command line."""
     for name in set(sys.modules) - VERDICT_MODULES:
         del sys.modules[name]
     sys.argv[:] = ["harness.py"]
+    harness.run(program_file)
 
 
 def test_as(number: int, caps: tuple, report: int, control: tuple) -> None:
@@ -303,8 +303,7 @@ def test_as(number: int, caps: tuple, report: int, control: tuple) -> None:
                              (resource.RLIMIT_FSIZE, (file_bytes, file_bytes))):
             resource.setrlimit(limit, value)
         kernel_child.become(libc, uid)
-        look_like_a_one_shot()
-        harness.run("program.json")
+        run_test("program.json")
     finally:
         os._exit(70)
 
