@@ -31,9 +31,8 @@ MAX_NOTEBOOK_FILE_BYTES = 64 * 2**20   # the file itself (as the intake's SUBMIT
 MAX_CODE_CHARS = 2 * 2**20             # all code cells together
 MAX_CELL_CHARS = 200_000
 # Each test of the trusted verdict first runs the notebook's student cells, each stopped after the
-# per-cell timeout as nbgrader stops it, all of them within this much wall clock (added to VERDICT_TEST).
+# per-cell timeout as nbgrader stops it, all of them within the submission's time limit (added to VERDICT_TEST).
 CELL_TIMEOUT = 30                      # the course's per-cell timeout (nbgrader_config.py: Execute.timeout)
-VERDICT_CELLS_SECONDS = 60.0
 
 # nbgrader's run of one submission.
 SUBMISSION_WALL_SECONDS = 600.0       # `grade --time-limit`: the whole submission, wall clock

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 # nbgrader graded it
 OK = "ok"                                  # graded; the trusted verdict agrees (or confirms more)
-FLAGGED = "flagged"                        # nbgrader's in-kernel tests gave points the verdict does not confirm
+FLAGGED = "flagged"                        # nbgrader's in-kernel tests passed an answer the verdict saw was wrong
+UNCONFIRMED = "unconfirmed"                # nbgrader's tests passed; the verdict could not check the answer
 TIMED_OUT = "timed_out"                    # a cell was stopped at the cell time limit, or the whole submission
 KERNEL_DIED = "kernel_died"                # the kernel died; the trusted verdict still scores each exercise
 AUTOGRADE_FAILED = "autograde_failed"      # nbgrader could not run the notebook at all
@@ -20,7 +21,7 @@ UNKNOWN_NOTEBOOK = "unknown_notebook"
 # the gradebook has no result for it (e.g. changed behind the grader's back)
 NOT_GRADED = "not_graded"
 
-ALL = (OK, FLAGGED, TIMED_OUT, KERNEL_DIED, AUTOGRADE_FAILED, MISSING_NOTEBOOK, UNREADABLE_NOTEBOOK,
+ALL = (OK, FLAGGED, UNCONFIRMED, TIMED_OUT, KERNEL_DIED, AUTOGRADE_FAILED, MISSING_NOTEBOOK, UNREADABLE_NOTEBOOK,
        NO_ASSIGNMENT, UNKNOWN_ASSIGNMENT, UNKNOWN_NOTEBOOK, NOT_GRADED)
 
 NBGRADER_FINISHED = (OK, TIMED_OUT)        # nbgrader's own scores exist for every test cell

@@ -15,7 +15,7 @@ from typing import Any
 Case = dict[str, Any]
 Observation = dict[str, Any]
 
-# Type tags (from the harness) accepted where the docstring promises a float.
+# Type tags (from the harness) accepted where the docstring promises a number.
 REAL_TAGS = frozenset(
     {
         "int",
@@ -33,6 +33,9 @@ REAL_TAGS = frozenset(
         "numpy.uint8",
     }
 )
+# Where the docstring promises a float: a float, or a numpy float scalar (np.float64 is a float subclass,
+# and `isinstance(x, numbers.Real)`, what the hidden tests ask, holds for every numpy float).
+FLOAT_TAGS = frozenset({"float", "numpy.float64", "numpy.float32", "numpy.float16"})
 
 
 # ---- arguments of the harness's generic `torch_call` (autograder/verdict/inside/harness.py), built there

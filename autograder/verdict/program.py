@@ -29,8 +29,10 @@ incomplete report scores nothing, and nothing in a report can make this process 
 """
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import marshal
 import math
 import os
 import random
@@ -43,7 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from autograder.limits import CELL_TIMEOUT, VERDICT_CELLS_SECONDS, VERDICT_TEST, Limits
+from autograder.limits import CELL_TIMEOUT, SUBMISSION_WALL_SECONDS, VERDICT_TEST, Limits
 from autograder.sandbox.run import Result, run_sandboxed
 from autograder.verdict.diagnosis import diagnose
 from autograder.verdict.exercises import Exercise, chapter, exercises
@@ -70,6 +72,8 @@ class TestVerdict:
     reason: str           # "passed", or why the points were not given
     seed: int             # reproduces the inputs: trusted_verdict(..., seed=seed)
     diagnosis: str = ""   # the likely mistake, in the visible check's words (verdict/diagnosis.py)
+    checked: bool = True  # False: the verdict could not observe an answer (the code raised, was stopped,
+    #                       ended the run, or the run failed): no points, but no wrong answer was seen
 
 
 # ----------------------------------------------------------------------------- one test in the sandbox
@@ -87,20 +91,28 @@ def cells_before(cells: list[dict], exercise: Exercise) -> list[dict]:
     return before
 
 
-def cells_seconds(cells: list[dict], cell_timeout: float) -> float:
-    """The most the student's cells of one test may run: each its per-cell limit, all within a cap."""
+def cells_seconds(cells: list[dict], cell_timeout: float, time_limit: float = SUBMISSION_WALL_SECONDS) -> float:
+    """The most the student's cells of one test may run: as in nbgrader's run, each its per-cell limit,
+    all of them within the submission's time limit (`grade --time-limit`)."""
     student_cells = sum(1 for cell in cells if not cell.get("trusted") and cell.get("source") is not None)
-    return min(max(1, student_cells) * cell_timeout, VERDICT_CELLS_SECONDS)
+    return min(max(1, student_cells) * cell_timeout, time_limit)
 
 
 def _program(program: SourceProgram, exercise: Exercise, cells: list[dict], cases: list[dict],
-             nonce: str, cell_timeout: float, checks_cpu_seconds: int) -> dict:
+             nonce: str, cell_timeout: float, checks_cpu_seconds: int, time_limit: float) -> dict:
     return {"checks_cpu_seconds": checks_cpu_seconds,
             "nonce": nonce, "setup": program.setup, "cells": cells, "target": exercise.cell_id,
-            "defer_target": exercise.defer_target, "overrides": exercise.overrides,
+            "defer_target": exercise.defer_target, "overrides": compiled(exercise.overrides),
             "kind": exercise.kind, "params": exercise.params, "torch": exercise.torch, "cases": cases,
-            "cell_timeout": cell_timeout, "cells_seconds": cells_seconds(cells, cell_timeout),
+            "cell_timeout": cell_timeout, "cells_seconds": cells_seconds(cells, cell_timeout, time_limit),
             "stub_modules": list(program.local_modules)}
+
+
+def compiled(reference_code: str) -> str:
+    """Reference code as the sandbox gets it: a compiled code object (marshal, base64), never its text,
+    so no line of it can be read back and carried into a reason from the student's side."""
+    code = compile(reference_code or "", "<overrides>", "exec", dont_inherit=True)
+    return base64.b64encode(marshal.dumps(code)).decode("ascii")
 
 
 def test_limits(limits: Limits, seconds: float) -> Limits:
@@ -149,17 +161,28 @@ def run_once(program: dict, limits: Limits) -> Result:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _raised(observation: dict) -> bool:
+    """The student's code raised (or was stopped) instead of giving an answer to look at."""
+    if not isinstance(observation, dict):
+        return False
+    calls = observation.get("calls")
+    return "error" in observation or (isinstance(calls, list) and any(isinstance(c, dict) and "error" in c
+                                                                      for c in calls))
+
+
 def run_exercise(program: SourceProgram, exercise: Exercise, submission: Submission, seed: int,
-                 limits: Limits, runner: Runner | None = None, cell_timeout: float = CELL_TIMEOUT) -> TestVerdict:
+                 limits: Limits, runner: Runner | None = None, cell_timeout: float = CELL_TIMEOUT,
+                 time_limit: float = SUBMISSION_WALL_SECONDS) -> TestVerdict:
     max_points = program.tests[exercise.test_id].points
     fail = lambda reason: TestVerdict(0.0, max_points, reason, seed)
+    unchecked = lambda reason: TestVerdict(0.0, max_points, clean(reason), seed, checked=False)
     if submission.code.get(exercise.cell_id) is None:
         return fail(submission.problems.get(exercise.cell_id, f"solution cell {exercise.cell_id} is missing"))
     rng = random.Random(f"{seed}:{exercise.assignment_id}:{exercise.notebook}:{exercise.test_id}")
     cases = exercise.make_cases(rng)
     nonce = secrets.token_hex(16)
     job = _program(program, exercise, cells_before(submission.cells, exercise), cases, nonce, cell_timeout,
-                   limits.cpu_seconds)
+                   limits.cpu_seconds, time_limit)
     limits = test_limits(limits, job["cells_seconds"])
     try:
         result = (runner or run_once)(job, limits)
@@ -168,21 +191,21 @@ def run_exercise(program: SourceProgram, exercise: Exercise, submission: Submiss
         result = run_once(job, limits)
     report = parse_report(result.stdout, nonce)
     if report is None:
-        return fail(_no_report_reason(result, result.stdout.count(nonce)))
+        return unchecked(_no_report_reason(result, result.stdout.count(nonce)))
     if report.get("setup_error"):
         # Before any student code ran: the grader's side is broken (e.g. torch missing in the sandbox),
         # unless the report is forged. Never raise on what the child says: log it loudly and give nothing.
         log.error("%s/%s %s: the source's setup code failed in the sandbox (%s)", exercise.assignment_id,
                   exercise.notebook, exercise.test_id, report["setup_error"])
-        return fail(clean(f"the notebook's setup failed before the student's code ran "
-                          f"({report['setup_error']}); a grader problem or a forged report: check the log"))
+        return unchecked(f"the notebook's setup failed before the student's code ran "
+                         f"({report['setup_error']}); a grader problem or a forged report: check the log")
     if report.get("resetup_error") or report.get("overrides_error"):
         # The student's code broke the interpreter for the source's own code.
-        return fail(clean(f"the notebook's setup could not run after the student's code "
-                          f"({report.get('resetup_error') or report.get('overrides_error')})"))
+        return unchecked(f"the notebook's setup could not run after the student's code "
+                         f"({report.get('resetup_error') or report.get('overrides_error')})")
     results = report["results"]
     if len(results) != len(cases):
-        return fail("the run's report is incomplete")
+        return unchecked("the run's report is incomplete")
     for case, res in zip(cases, results):
         try:
             why = exercise.judge(case, res)
@@ -193,6 +216,8 @@ def run_exercise(program: SourceProgram, exercise: Exercise, submission: Submiss
             cell_error = errors.get(exercise.cell_id) if isinstance(errors, dict) else None
             if cell_error and not exercise.defer_target:
                 why += f" (running the solution cell raised {cell_error})"
+            if _raised(res):
+                return unchecked(why)
             mistakes = getattr(chapter(exercise.assignment_id), "DIAGNOSES", [])
             return TestVerdict(0.0, max_points, clean(why), seed, diagnose(mistakes, exercise.test_id, case, res))
     return TestVerdict(max_points, max_points, "passed", seed)
@@ -203,14 +228,16 @@ def run_exercise(program: SourceProgram, exercise: Exercise, submission: Submiss
 def trusted_verdict(submission_path: Path | str, assignment_id: str, notebook: str,
                     seed: int | None = None, limits: Limits | None = None,
                     jobs: int | None = None, runner: Runner | None = None,
-                    cell_timeout: float | None = None) -> dict[str, TestVerdict]:
+                    cell_timeout: float | None = None,
+                    time_limit: float = SUBMISSION_WALL_SECONDS) -> dict[str, TestVerdict]:
     """Points per autograded test cell (grade_id of the source) for one submitted notebook.
 
     `seed` fixes the randomized inputs (a fresh one is drawn and logged if None; every verdict
     carries it). `limits` caps each sandboxed run (one per test cell); `jobs` runs that many at once.
     `runner` runs one test's program (default: `run_once`, a sandbox of its own; a grading worker
     passes its warm `VerdictServer`, with jobs=1). `cell_timeout` stops each of the student's
-    cells as nbgrader's run does (default: the course's per-cell timeout).
+    cells as nbgrader's run does (default: the course's per-cell timeout), and all of a test's student
+    cells together get at most `time_limit` seconds (`grade --time-limit`), never less than the kernel.
     Manually graded cells (markdown answers) are not included. Never runs student code in this
     process; raises only for grader-side problems (unknown notebook, a test cell with no check).
     """
@@ -231,10 +258,11 @@ def trusted_verdict(submission_path: Path | str, assignment_id: str, notebook: s
     jobs = jobs or min(2, os.cpu_count() or 1)
     order = sorted(program.tests, key=lambda t: program.tests[t].index)
     if jobs == 1:  # in this thread: a warm server started here must outlive the call (bwrap dies with its thread)
-        return {t: run_exercise(program, checks[t], submission, seed, limits, runner, timeout) for t in order}
+        return {t: run_exercise(program, checks[t], submission, seed, limits, runner, timeout, time_limit)
+                for t in order}
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {t: pool.submit(run_exercise, program, checks[t], submission, seed, limits, runner, timeout)
-                   for t in order}
+        futures = {t: pool.submit(run_exercise, program, checks[t], submission, seed, limits, runner, timeout,
+                                  time_limit) for t in order}
         return {t: futures[t].result() for t in order}
 
 

@@ -15,10 +15,15 @@ from __future__ import annotations
 
 
 def reconcile(nbgrader_scores: dict[str, float | None], verdicts: dict, max_points: dict[str, float]
-              ) -> tuple[dict[str, float | None], list[str], list[str]]:
-    """Scores to record (trusted verdict for every autograded test), what to flag, what to note."""
+              ) -> tuple[dict[str, float | None], list[str], list[str], list[str]]:
+    """Scores to record (trusted verdict for every autograded test), what to flag, what the verdict could
+    not check, and what to note.
+
+    Flagged: the verdict saw a wrong answer where nbgrader's tests passed. Unconfirmed: the verdict could not
+    observe an answer (the code raised or was stopped there, the run failed): its score stands, but nobody is
+    accused. Noted: the verdict gives more than nbgrader did."""
     scores = dict(nbgrader_scores)
-    suspicious, notes = [], []
+    suspicious, unconfirmed, notes = [], [], []
     for grade_id, verdict in verdicts.items():
         most = max_points.get(grade_id, verdict.max_points)
         trusted = min(float(verdict.points), most)
@@ -28,7 +33,7 @@ def reconcile(nbgrader_scores: dict[str, float | None], verdicts: dict, max_poin
             continue
         said = f"{grade_id}: nbgrader {in_kernel if in_kernel is not None else '-'} vs trusted {trusted:g}/{most:g}"
         if in_kernel is not None and float(in_kernel) > trusted:
-            suspicious.append(f"{said} ({verdict.reason})")
+            (suspicious if getattr(verdict, "checked", True) else unconfirmed).append(f"{said} ({verdict.reason})")
         else:
             notes.append(said)
-    return scores, suspicious, notes
+    return scores, suspicious, unconfirmed, notes

@@ -6,6 +6,7 @@ against any limit. Nothing here runs student code; it only decides which text go
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +21,32 @@ class Submission:
     cells: list[dict]                # every code cell the kernel runs, in order (see `notebook_cells`)
 
 
-def python_source(cell_source: str) -> str:
-    """A code cell as plain Python: IPython magics and shell escapes become get_ipython() calls.
+# Cell magics whose body is Python that IPython runs in the notebook's namespace (timed, captured,
+# profiled): the verdict runs the body. %%timeit runs it inside a function, as IPython's timer does,
+# so what it defines stays local. Every other cell magic (%%html, %%bash, %%writefile, ...) does nothing here.
+BODY_MAGICS = frozenset({"time", "capture", "prun"})
+SCOPED_BODY_MAGICS = frozenset({"timeit"})
 
-    A pure text transformation (nothing is run); inside the sandbox get_ipython() is a stub on
-    which every magic does nothing, so `%matplotlib inline` in an answer costs nothing.
+
+def _cell_magic(cell_source: str) -> tuple[str, str] | None:
+    """(magic name, body) when the cell starts with a cell magic such as `%%time`."""
+    lines = cell_source.lstrip("\n").split("\n", 1)
+    match = re.match(r"%%(\w+)", lines[0])
+    return (match.group(1), lines[1] if len(lines) > 1 else "") if match else None
+
+
+def python_source(cell_source: str) -> str:
+    """A code cell as plain Python, as IPython's own input transformer makes it: line magics and shell
+    escapes become get_ipython() calls (inside the sandbox a stub that runs `%time` and `%timeit`
+    statements and does nothing for the rest); a Python-bodied cell magic becomes its body.
+
+    A pure text transformation: nothing is run here.
     """
+    magic = _cell_magic(cell_source)
+    if magic and magic[0] in BODY_MAGICS:
+        return python_source(magic[1])
+    if magic and magic[0] in SCOPED_BODY_MAGICS:
+        return f"exec(compile({python_source(magic[1])!r}, '<%%timeit>', 'exec'), dict(globals()))\n"
     try:
         from IPython.core.inputtransformer2 import TransformerManager
         return TransformerManager().transform_cell(cell_source)
@@ -58,34 +79,34 @@ def read_cells(path: Path) -> list[dict]:
 
 
 def solution_code(cells: list[dict], solution_ids: tuple[str, ...]) -> tuple[dict[str, str | None], dict[str, str]]:
-    """The student's code for each solution cell of the source, and why any is unusable."""
-    found: dict[str, list[tuple[str, str]]] = {gid: [] for gid in solution_ids}
+    """The student's code for each solution cell of the source, and why any is unusable.
+
+    As in the kernel, a cell that carries the grade_id twice (a split or copied exercise cell) is run
+    in order, so the code is every copy in notebook order and the last definition wins; a solution cell
+    turned into markdown is code again, as nbgrader restores it.
+    """
+    found: dict[str, list[str]] = {gid: [] for gid in solution_ids}
     for cell in cells:
         gid = _grade_id(cell)
         if gid in found:
-            found[gid].append((str(cell.get("cell_type")), _text(cell.get("source"))))
+            found[gid].append(_text(cell.get("source")))
     code: dict[str, str | None] = {}
     problems: dict[str, str] = {}
-    for gid, hits in found.items():
+    for gid, copies in found.items():
         code[gid] = None
-        if not hits:
+        if not copies:
             problems[gid] = f"solution cell {gid} is missing from the submission"
-        elif any(kind != "code" for kind, _ in hits):
-            problems[gid] = f"solution cell {gid} is not a code cell in the submission"
-        elif len({src for _, src in hits}) > 1:
-            problems[gid] = (f"solution cell {gid} appears {len(hits)} times with different code; "
-                             "which one is the answer cannot be told")
-        elif len(hits[0][1]) > MAX_CELL_CHARS:
+        elif any(len(text) > MAX_CELL_CHARS for text in copies):
             problems[gid] = f"solution cell {gid} is longer than {MAX_CELL_CHARS} characters"
         else:
-            code[gid] = python_source(hits[0][1])
+            code[gid] = "".join(python_source(text) + "\n" for text in copies)
     return code, problems
 
 
 def notebook_cells(cells: list[dict], program: SourceProgram, code: dict[str, str | None]) -> list[dict]:
     """Every code cell the notebook's kernel runs, in the submission's order, as the sandbox gets them.
 
-    A solution cell: the student's code (once, where it first appears; None if unusable).
+    A solution cell: the student's code, each copy where it appears (None if unusable).
     A test cell of the source: {"test": grade_id} (the verdict's checks take its place).
     A cell that is, word for word, one of the course's own code cells: its setup statements only
     (the course's demos and plots are the instructor's, not needed to grade), marked trusted.
@@ -93,18 +114,15 @@ def notebook_cells(cells: list[dict], program: SourceProgram, code: dict[str, st
     per-cell time limit like every student cell, whatever it raises or however long it runs.
     """
     ordered: list[dict] = []
-    seen: set[str] = set()
     for index, cell in enumerate(cells):
-        if cell.get("cell_type") != "code":
-            continue
         gid = _grade_id(cell)
         text = _text(cell.get("source"))
-        if gid in program.tests:
+        if gid in code:  # whatever its cell type (nbgrader restores a solution cell made markdown)
+            ordered.append({"id": gid, "source": python_source(text) if code[gid] is not None else None})
+        elif cell.get("cell_type") != "code":
+            continue
+        elif gid in program.tests:
             ordered.append({"test": gid})
-        elif gid in code:
-            if gid not in seen:
-                seen.add(gid)
-                ordered.append({"id": gid, "source": code[gid]})
         elif text.strip() in program.course_cells:
             ordered.append({"id": f"course cell {index + 1}", "source": program.course_cells[text.strip()],
                             "trusted": True})
@@ -112,8 +130,8 @@ def notebook_cells(cells: list[dict], program: SourceProgram, code: dict[str, st
             ordered.append({"id": f"cell {index + 1}", "source": python_source(text)})
         else:
             ordered.append({"id": f"cell {index + 1}", "source": None})
-    for gid in code:  # solution cells that are not code cells of the submission: reported as missing
-        if gid not in seen:
+    for gid in code:  # solution cells absent from the submission: reported as missing
+        if not any(cell.get("id") == gid for cell in ordered):
             ordered.append({"id": gid, "source": None})
     return ordered
 

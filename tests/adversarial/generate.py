@@ -99,6 +99,8 @@ def mutate(nb, mutation: list[str], case: AdversarialCase, placeholders: dict[st
     ["drop", gid]                  the solution cell removed
     ["duplicate", gid, file]       a second cell with the same grade_id and the code of `file`
     ["duplicate_same", gid]        a second, identical copy of the cell (a copy-paste)
+    ["duplicate_before", gid, file]  a copy of the cell holding the code of `file`, above it (an older attempt)
+    ["split", gid, marker]         JupyterLab's Split Cell at the line `marker`: both halves keep the metadata
     ["markdown", gid]              the solution cell turned into a markdown cell
     ["solution_flag_off", gid]     the cell's nbgrader metadata says it is not a solution cell
     ["code_before", gid, file]     a code cell the student added, with the code of `file`, before cell gid
@@ -125,13 +127,21 @@ def mutate(nb, mutation: list[str], case: AdversarialCase, placeholders: dict[st
                 cell.source = "pass"
     elif op == "drop":
         nb.cells = [c for c in nb.cells if c not in _cells_with_id(nb, args[0])]
-    elif op in ("duplicate", "duplicate_same"):
+    elif op in ("duplicate", "duplicate_same", "duplicate_before"):
         original = _cells_with_id(nb, args[0])[0]
         extra = copy.deepcopy(original)
         extra["id"] = uuid.uuid4().hex[:8]  # nbformat cell ids must stay unique; grade_ids need not
-        if op == "duplicate":
+        if op != "duplicate_same":
             extra.source = fill_placeholders((CORPUS / case.name / args[1]).read_text(), placeholders)
-        nb.cells.insert(nb.cells.index(original) + 1, extra)
+        nb.cells.insert(nb.cells.index(original) + (op != "duplicate_before"), extra)
+    elif op == "split":
+        original = _cells_with_id(nb, args[0])[0]
+        first, marker, second = original.source.partition(args[1])
+        assert marker, f"{case.name}: no line {args[1]!r} to split at"
+        lower = copy.deepcopy(original)
+        lower["id"] = uuid.uuid4().hex[:8]
+        original.source, lower.source = first.rstrip("\n"), second.lstrip("\n")
+        nb.cells.insert(nb.cells.index(original) + 1, lower)
     elif op == "markdown":
         cell = _cells_with_id(nb, args[0])[0]
         index = nb.cells.index(cell)

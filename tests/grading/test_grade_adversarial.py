@@ -67,8 +67,8 @@ def test_case_scores_exactly_its_honest_part(batch, name: str) -> None:
                 if r["student_id"] == sid(name) and r["assignment_id"] == case.assignment]
     assert tests == case.expected, f"{name} ({case.threat}): {grade['status']}: {grade['reason']}"
     assert float(grade["score"]) <= float(grade["max_score"])
-    if case.threat == "honest":
-        assert grade["status"] == "ok", grade
+    if case.threat == "honest":  # full marks, no flag, and nbgrader's own run gave the same (no disagreement noted)
+        assert grade["status"] == "ok" and "vs trusted" not in grade["reason"], grade
 
 
 def test_each_student_folder_gives_its_own_rows_only(batch) -> None:

@@ -103,6 +103,17 @@ def test_breaking_the_run_is_recorded(graded) -> None:
     assert "MemoryError" in verdicts["memory_hog"]["test_single_step_gradient_descent"].reason
     assert "ended the run early" in verdicts["os_exit_top_level"]["test_gradient_steps"].reason
     assert "SystemExit" in verdicts["sys_exit_in_function"]["test_grad"].reason
+    # none of these showed a wrong answer: the verdict could not check one (`unconfirmed`, never `flagged`)
+    for name, test in (("infinite_loop", "test_gradient_descent"), ("sleep_forever", "test_grad"),
+                       ("os_exit_top_level", "test_gradient_steps"), ("sys_exit_in_function", "test_grad")):
+        assert not verdicts[name][test].checked, (name, verdicts[name][test])
+
+
+def test_a_wrong_answer_seen_is_a_checked_verdict(graded) -> None:
+    verdicts, _ = graded
+    wrong = verdicts["replace_builtins_isclose"]["test_gradient_steps"]
+    assert wrong.points == 0 and wrong.checked, wrong
+    assert all(v.checked for v in verdicts["duplicate_grade_id_conflict"].values())
 
 
 def test_nothing_reached_the_network_or_the_world(graded) -> None:

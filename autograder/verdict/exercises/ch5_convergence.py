@@ -14,6 +14,7 @@ from collections.abc import Callable
 from autograder.verdict.diagnosis import Diagnosis, returned
 from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
 from autograder.verdict.observations import (
+    FLOAT_TAGS,
     Case,
     Observation,
     calls,
@@ -141,8 +142,8 @@ def _judge_minimum(case: Case, res: Observation) -> str | None:
         return f"{call} raised {observed[0]['error']}"
     out = observed[0].get("out")
     got = real(out)
-    if got is None or tag(out) != "float":
-        return f"{call} returned {describe(out)}; it returns w as a Python float"
+    if got is None or tag(out) not in FLOAT_TAGS:
+        return f"{call} returned {describe(out)}; it returns w as a float"
     if not close(got, ref_minimum(case["coefficients"], case["w"], case["lr"], case["steps"]), 1e-4, 1e-4):
         return f"{call} returned {got!r}: wrong value"
     return None

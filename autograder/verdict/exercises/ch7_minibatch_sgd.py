@@ -14,6 +14,7 @@ from collections.abc import Callable
 from autograder.verdict.diagnosis import Diagnosis, first_call, returned
 from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
 from autograder.verdict.observations import (
+    FLOAT_TAGS,
     Case,
     Observation,
     calls,
@@ -83,8 +84,8 @@ def _judge_epoch(case: Case, res: Observation) -> str | None:
     if tag(out) != "list" or out.get("len") != len(want_losses):
         return f"{where} returned {describe(out)}; it returns a list of {len(want_losses)} batch losses"
     for k, (item, want) in enumerate(zip(out.get("items", []), want_losses)):
-        if tag(item) != "float":
-            return f"{where}: batch loss {k + 1} is {describe(item)}, not a Python float"
+        if tag(item) not in FLOAT_TAGS:
+            return f"{where}: batch loss {k + 1} is {describe(item)}, not a float"
         if not close(real(item), want, 1e-4, 1e-5):
             return f"{where}: batch loss {k + 1} is wrong"
     watched = observed[0].get("args") if isinstance(observed[0].get("args"), list) else []

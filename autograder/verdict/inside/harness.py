@@ -12,8 +12,10 @@ reports; values are read only from objects of exactly the expected built-in type
 else is reported by a type tag. The parent treats this output as untrusted data all the same.
 It imports nothing from the grader's package (none of it is reachable inside the sandbox).
 """
+import base64
 import builtins
 import json
+import marshal
 import os
 import signal
 import sys
@@ -28,6 +30,7 @@ _float_repr, _int_repr = float.__repr__, int.__repr__
 _os_write, _os_dup, _os_dup2, _os_unlink = os.write, os.dup, os.dup2, os.unlink
 _setitimer, _ITIMER_REAL, _signal, _SIGALRM = signal.setitimer, signal.ITIMER_REAL, signal.signal, signal.SIGALRM
 _monotonic = time.monotonic
+_marshal_loads, _b64decode = marshal.loads, base64.b64decode
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-+ ()[]<>,=/'")
 _MAX_ITEMS = 1000
 
@@ -159,8 +162,25 @@ def _dump(o):
 
 # ---------------------------------------------------------------- running the student's cells
 
+def _without_options(line):
+    """`%timeit -n 10 -r 3 f()` -> `f()`: the statement after the magic's options."""
+    words = line.split()
+    while words and words[0].startswith("-"):
+        option = words.pop(0)
+        if option in ("-n", "-r", "-p") and words:
+            words.pop(0)
+    return " ".join(words)
+
+
 class _NoIPython:
-    """Stands in for get_ipython() in a notebook: magics, shell escapes and handlers do nothing."""
+    """Stands in for get_ipython() in a notebook: `%time` and `%timeit` run their statement (as IPython
+    does, `%timeit` in a scope of its own), every other magic, shell escape and handler does nothing."""
+
+    def run_line_magic(self, name, line, *args, **kwargs):
+        if name == "time":
+            _exec(_compile(line, "<%time>", "exec"), NS)
+        elif name == "timeit":
+            _exec(_compile(_without_options(line), "<%timeit>", "exec"), _dict(NS))
 
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
@@ -175,6 +195,15 @@ REPORT = {"cell_errors": {}, "missing": [], "results": [], "setup_error": None, 
 def _run(source, name):
     try:
         _exec(_compile(source, name, "exec"), NS)
+        return None
+    except _BaseException as e:
+        return _exc(e)
+
+
+def _run_compiled(encoded):
+    """Run reference code handed in compiled (its text never enters the sandbox)."""
+    try:
+        _exec(_marshal_loads(_b64decode(encoded)), NS)
         return None
     except _BaseException as e:
         return _exc(e)
@@ -267,9 +296,11 @@ def case_call(case):
 
 def case_cell(case):
     """Run the target cell (top-level code) and observe the variable it must set."""
-    if TARGET_SOURCE is None:
+    if not TARGET_SOURCES or None in TARGET_SOURCES:
         return {"error": "missing"}
-    err = _run_timed(TARGET_SOURCE, "<cell " + _target + ">", _student_seconds())
+    err = None
+    for source in TARGET_SOURCES:  # a split or copied cell: every copy, in order, as the kernel runs them
+        err = _run_timed(source, "<cell " + _target + ">", _student_seconds()) or err
     out = {"value": enc(NS.get(PARAMS["variable"]))}
     if err is not None:
         out["error"] = err
@@ -348,7 +379,7 @@ def run(program_file):
 
     Never returns: interpreter shutdown is skipped, so atexit handlers and finalizers the student
     registered never run."""
-    global PROGRAM, NONCE, KIND, PARAMS, TARGET_SOURCE, _target, _OUT, CELL_TIMEOUT, DEADLINE
+    global PROGRAM, NONCE, KIND, PARAMS, TARGET_SOURCES, _target, _OUT, CELL_TIMEOUT, DEADLINE
     with open(program_file, encoding="utf-8") as fh:
         PROGRAM = json.load(fh)
     _os_unlink(program_file)
@@ -379,12 +410,9 @@ def run(program_file):
     _limit_checks_cpu(PROGRAM.get("checks_cpu_seconds"))
     # the source's own setup names and the reference code for the other exercises, as the hidden tests do
     REPORT["resetup_error"] = _run(PROGRAM["setup"], "<setup again>")
-    REPORT["overrides_error"] = _run(PROGRAM.get("overrides", ""), "<overrides>")
+    REPORT["overrides_error"] = _run_compiled(PROGRAM.get("overrides"))
     KIND, PARAMS = PROGRAM["kind"], PROGRAM.get("params", {})
-    TARGET_SOURCE = None
-    for cell in PROGRAM["cells"]:
-        if cell["id"] == _target:
-            TARGET_SOURCE = cell["source"]
+    TARGET_SOURCES = [cell["source"] for cell in PROGRAM["cells"] if cell["id"] == _target]
     for case in PROGRAM["cases"]:
         for name, value in case.get("globals", {}).items():
             NS[name] = value
