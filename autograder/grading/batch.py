@@ -37,6 +37,8 @@ from autograder.grading.outdir import (
     source_fingerprint,
     submission_key,
 )
+from autograder.grading.repair import remember_hand_grades, repair
+from autograder.grading.unmatched import Unmatched
 from autograder.grading.worker import Job
 from autograder.paths import SOURCE_DIR, assignments, notebooks
 from autograder.status import OK
@@ -129,8 +131,9 @@ def grade(options: GradeOptions) -> int:
     except OSError:
         lock.close()
         return fail(f"another grade run is writing to {out}; wait for it to finish or give another --out")
+    unmatched: list[Unmatched] = []
     try:
-        submissions = collect(options.submissions.resolve(), course.grading / "input")
+        submissions = collect(options.submissions.resolve(), course.grading / "input", unmatched)
     except InstructorError as error:
         shutil.rmtree(course.grading / "input", ignore_errors=True)
         return undo(str(error))
@@ -138,7 +141,7 @@ def grade(options: GradeOptions) -> int:
         shutil.rmtree(stale, ignore_errors=True)
     scratch = Path(tempfile.mkdtemp(prefix="run-", dir=course.grading))
     try:
-        status = _grade(options, course, submissions, scratch)
+        status = _grade(options, course, submissions, unmatched, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(course.grading / "input", ignore_errors=True)  # the unpacked LMS export
@@ -193,7 +196,32 @@ def _pool(options: GradeOptions, course: Course, size: int):
     return Pool(min(options.workers, size), course.grading / "logs", options.zygote)
 
 
-def _grade(options: GradeOptions, course: Course, submissions: list[Submission], scratch: Path) -> int:
+def _note(course: Course, state: dict, sid: str, aid: str, lines: list[str]) -> None:
+    """Add what was repaired to the row's reason (kept in its state)."""
+    said = state.get("reason", "").split("; ")
+    state["reason"] = "; ".join(x for x in (state.get("reason", ""), *(x for x in lines if x not in said)) if x)
+    course.save_state(sid, aid, state)
+
+
+def _printable(text: str) -> str:
+    """A name from the upload as terminal text: control characters shown as escapes, never obeyed."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _say_unmatched(unmatched: list[Unmatched], report: Path, at_most: int = 20) -> None:
+    """The files of the upload that are not graded, nobody's first (all of them are in the report)."""
+    if not unmatched:
+        return
+    print(f"{len(unmatched)} file(s) of the upload not graded (all listed in {report}):")
+    for item in unmatched[:at_most]:
+        whose = f"student {item.student_id}" if item.student_id else "nobody's"
+        print(_printable(f"  {item.file} ({whose}): {item.reason}"))
+    if len(unmatched) > at_most:
+        print(f"  and {len(unmatched) - at_most} more")
+
+
+def _grade(options: GradeOptions, course: Course, submissions: list[Submission], unmatched: list[Unmatched],
+           scratch: Path) -> int:
     import warnings
 
     from sqlalchemy.exc import SAWarning
@@ -227,7 +255,7 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
         with open_gradebook(course) as gb:
             in_gradebook = {(s.student.id, s.assignment.name) for a in gb.assignments for s in a.submissions}
             add_students(gb, [sub.student_id for sub in submissions])
-            states, todo = {}, []
+            states, todo, repaired, seeds = {}, [], {}, {}
             for sub in submissions:
                 if not sub.gradable:
                     continue
@@ -236,6 +264,18 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
                                 options.time_limit) and \
                     (not state.get("graded") or (sub.student_id, sub.assignment_id) in in_gradebook)
                 if done and not options.force:
+                    # what was written into the gradebook or OUT/autograded since, put back (repair.py)
+                    lines, again = repair(gb, course.out, state, sub.assignment_id, sub.student_id)
+                    if lines:
+                        repaired[(sub.student_id, sub.assignment_id)] = lines
+                    if again:  # graded again as it was: with the trusted verdict's recorded seed
+                        if state.get("seed") is not None:
+                            seeds[(sub.student_id, sub.assignment_id)] = state["seed"]
+                        todo.append(sub)
+                        continue
+                    if lines:
+                        state["feedback_scores"] = {}  # rebuilt below: it may show the scores put back
+                        _note(course, state, sub.student_id, sub.assignment_id, lines)
                     states[(sub.student_id, sub.assignment_id)] = state
                 else:
                     todo.append(sub)
@@ -252,7 +292,8 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
             for number, sub in enumerate(todo):
                 job = Job(sub.student_id, sub.assignment_id, {n: str(p) for n, p in sub.notebooks.items()},
                           str(course.template), str(scratch / f"{number:05d}"), options.cell_timeout,
-                          seed=run_seed, zygote=options.zygote)
+                          seed=seeds.get((sub.student_id, sub.assignment_id), run_seed),
+                          zygote=options.zygote, time_limit=options.time_limit)
                 jobs.append(job)
                 by_key[(sub.student_id, sub.assignment_id)] = (sub, job)
             if jobs and pool is None:
@@ -265,10 +306,16 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
                         states[(sub.student_id, sub.assignment_id)] = record(
                             gb, course, sub, outcome, keys[(sub.student_id, sub.assignment_id)], options.cell_timeout,
                             options.time_limit)
+                        if (sub.student_id, sub.assignment_id) in repaired:
+                            _note(course, states[(sub.student_id, sub.assignment_id)], sub.student_id,
+                                  sub.assignment_id, repaired[(sub.student_id, sub.assignment_id)])
                         shutil.rmtree(job.workdir, ignore_errors=True)
                         bar.update(1)
             refreshed = [(sid, aid) for (sid, aid), state in states.items() if (sid, aid) not in by_key
                          and refresh_feedback(course, gb, state, aid, sid)]
+            for (sid, aid), state in states.items():
+                if (sid, aid) not in by_key:
+                    remember_hand_grades(gb, course, state, aid, sid)
             grades, tests = export(gb, submissions, states)
     finally:
         if pool is not None:
@@ -277,16 +324,20 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
     write_csv(course.out / "tests.csv", TEST_COLUMNS, tests)
     from autograder.grading.report import write_report
 
-    write_report(course.out / "report.html", grades, tests)
+    write_report(course.out / "report.html", grades, tests, unmatched)
     write_lms_exports(course.out, grades)
     if refreshed:
         print(f"feedback rebuilt with the hand grades of {len(refreshed)} submission(s): "
               + ", ".join(f"{sid}/{aid}" for sid, aid in refreshed))
+    for (sid, aid), lines in sorted(repaired.items()):
+        print(f"{sid}/{aid}: repaired: " + "; ".join(lines))
     for (sid, aid), state in sorted(states.items()):
         if (sid, aid) in by_key and state.get("resets"):
             print(f"{sid}/{aid}: " + "; ".join(state["resets"]))
     problems = sum(1 for g in grades if g["status"] != OK)
+    _say_unmatched(unmatched, course.out / "report.html")
     print(f"graded {len(jobs)} submission(s) in {time.monotonic() - started:.1f} s, "
           f"skipped {skipped} already graded" + (" (--force regrades them)" if skipped else "")
-          + f"; {problems} row(s) not ok; see {course.out / 'grades.csv'} and {course.out / 'report.html'}")
+          + f"; {problems} row(s) not ok" + (f", {len(unmatched)} file(s) not graded" if unmatched else "")
+          + f"; see {course.out / 'grades.csv'} and {course.out / 'report.html'}")
     return 0

@@ -2,7 +2,9 @@
 
 Starts JupyterLab in OUT (nbgrader reads OUT/nbgrader_config.py from there) and opens its
 formgrader page. Grade the written answers there; then run `grade` again: it picks up the hand
-grades and rebuilds the feedback of the submissions whose scores changed.
+grades and rebuilds the feedback of the submissions whose scores changed. The server loads
+`formgrader_guard`: formgrader's Autograde (student code, unsandboxed) and the buttons that would
+rewrite what `grade` owns answer with a message instead.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from pathlib import Path
 
 def command(out: Path, extra: list[str]) -> list[str]:
     argv = [sys.executable, "-m", "jupyter", "lab", "--ServerApp.root_dir=.",
-            "--LabApp.default_url=/formgrader", *extra]
+            "--LabApp.default_url=/formgrader",
+            "--ServerApp.jpserver_extensions=autograder.grading.formgrader_guard=True", *extra]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         argv.append("--allow-root")
     return argv

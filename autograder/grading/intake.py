@@ -1,15 +1,15 @@
 """Find the submissions to grade: an nbgrader `submitted` folder, or a .zip downloaded from an LMS.
 
-Folder layout: SUBMISSIONS/<student_id>/<assignment_id>/<notebook>.ipynb (nbgrader's own).
-LMS downloads: one file or folder per student at the top of the download, named after the student
-(Canvas `name_id_attempt_file`, Moodle `Full Name_id_assignsubmission_file_`); a notebook is mapped
-to its assignment by its name.
+Folder layout: nbgrader's own. LMS downloads: one file or folder per student at the top, named after
+the student (autograder/grading/lms_names.py); a notebook is mapped to its assignment by its name.
 
 Student identity comes only from the top level (the student folders of the nbgrader layout, the
 names the LMS gave its files and folders). Everything inside one student's entry is that student's
 data: a name found deeper, however it looks (another student's LMS name, a whole class layout), is
 never read as a student; archives a student uploaded are never unpacked; links are not followed.
 A notebook anywhere in the student's own entry is found (the shallowest copy wins).
+Every file of the upload that is not graded gets a note in its student's row and an `Unmatched`
+entry (autograder/grading/unmatched.py).
 
 Anything a student got wrong becomes a `Submission` with a status saying why it cannot be graded;
 only the instructor's own mistakes (no such folder, not a submissions folder) raise `InstructorError`.
@@ -18,32 +18,29 @@ Every notebook is parsed under limits in a child process (`notebook_check`) befo
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.grading import archive, notebook_check
+from autograder.grading.lms_names import LAYOUT, LMS_FILES, LMS_NAMES, identify, lms_entry, notebook_name
+from autograder.grading.unmatched import (
+    BESIDE_STUDENTS,
+    LINK_NOT_FOLLOWED,
+    Unmatched,
+    listing,
+    nobodys,
+    others_notes,
+    others_unmatched,
+    refused_member,
+)
 from autograder.paths import assignments, notebooks
 from autograder.status import MISSING_NOTEBOOK, NO_ASSIGNMENT, UNKNOWN_ASSIGNMENT, UNKNOWN_NOTEBOOK, UNREADABLE_NOTEBOOK
 
-LAYOUT = "<student_id>/<assignment_id>/<notebook>.ipynb"
-
-# Names the LMS gives the entries at the top of its download; matched against top-level names only.
-MOODLE_FOLDER = re.compile(r"^(?P<name>[^/]+?)_(?P<student_id>\d+)_assignsubmission_(?:file|onlinetext)_$")
-LMS_FILES = {
-    # Moodle: "Ada Lovelace_123456_assignsubmission_file_gradient_descent.ipynb"
-    "moodle": re.compile(r"^(?P<name>[^/]+?)_(?P<student_id>\d+)_assignsubmission_(?:file|onlinetext)_"
-                         r"(?P<file_id>[^/]+)$"),
-    # Canvas: "lovelaceada_12345_67890_gradient_descent.ipynb", late ones "lovelaceada_late_12345_...";
-    # a re-upload gets "-1", "-2"... before the extension.
-    "canvas": re.compile(r"^(?P<name>[^/_]+)_(?:(?P<late>late)_)?(?P<student_id>\d+)_(?P<attempt>\d+)_"
-                         r"(?P<file_id>[^/]+)$"),
-}
 IGNORED_NAMES = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".DS_Store", "Thumbs.db",
                  "timestamp.txt"}  # timestamp.txt: written by nbgrader's own submit and collect
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
 
 
 class InstructorError(Exception):
@@ -73,7 +70,8 @@ class _Found:
     shown: str          # its name as the student gave it (relative to the student's entry)
     depth: int = 0      # folders between the student's entry and the file
     attempt: int = 0    # Canvas's attempt number (the latest wins)
-    late: bool = False  # Canvas named it "..._late_..."
+    late: bool = False  # Canvas named it "..._late_..." (any case)
+    in_upload: str = ""  # its path in the upload, for the list of files not graded
 
 
 def notebook_index() -> dict[str, str]:
@@ -83,11 +81,6 @@ def notebook_index() -> dict[str, str]:
         for name in notebooks(assignment_id):
             index[name] = assignment_id
     return index
-
-
-def readable(path: Path) -> str:
-    """'' if `path` is a notebook nbgrader can read, else why not (parsed in a child process)."""
-    return notebook_check.problems([path])[path]
 
 
 def _visible(name: str) -> bool:
@@ -112,9 +105,13 @@ def _walk(folder: Path) -> tuple[list[Path], list[str]]:
     return files, links
 
 
-def _notebook_name(file_name: str) -> str:
-    stem = file_name[: -len(".ipynb")] if file_name.endswith(".ipynb") else file_name
-    return re.sub(r"(-\d+| \(\d+\))$", "", stem)  # Canvas "-1" / browser " (1)" on re-uploads
+def _entry_files(entry: Path, files: list[Path], in_upload: str) -> list[_Found]:
+    """The files of one student's entry (`in_upload`: the entry's path in the upload)."""
+    found = []
+    for path in files:
+        shown = path.relative_to(entry).as_posix()
+        found.append(_Found(path, shown, shown.count("/"), in_upload=f"{in_upload}/{shown}"))
+    return found
 
 
 def _pick(found: list[_Found], by_name: dict[str, str]) -> tuple[dict[str, dict[str, _Found]], list[_Found]]:
@@ -122,8 +119,7 @@ def _pick(found: list[_Found], by_name: dict[str, str]) -> tuple[dict[str, dict[
     chosen: dict[str, dict[str, _Found]] = {}
     rest: list[_Found] = []
     for item in sorted(found, key=lambda f: (-f.attempt, f.depth, f.shown)):
-        base = item.shown.rsplit("/", 1)[-1]
-        name = _notebook_name(base) if base.endswith(".ipynb") else None
+        name = notebook_name(item.shown.rsplit("/", 1)[-1])
         aid = by_name.get(name) if name else None
         if aid and name not in chosen.get(aid, {}):
             chosen.setdefault(aid, {})[name] = item
@@ -132,23 +128,15 @@ def _pick(found: list[_Found], by_name: dict[str, str]) -> tuple[dict[str, dict[
     return chosen, rest
 
 
-def _listing(names: list[str], at_most: int = 10) -> str:
-    """Names for a reason cell: a student's upload may hold thousands of files."""
-    shown = ", ".join(names[:at_most])
-    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
+def _not_a_notebook_of(assignment_id: str) -> str:
+    expected = ", ".join(n + ".ipynb" for n in notebooks(assignment_id))
+    return f"no notebook of {assignment_id} by that name (expected {expected})"
 
 
-def _others_notes(rest: list[_Found], links: list[str]) -> list[str]:
-    notes = []
-    archives = [f.shown for f in rest if f.shown.lower().endswith(ARCHIVE_SUFFIXES)]
-    plain = [f.shown for f in rest if f.shown not in archives]
-    if archives:
-        notes.append(f"not unpacked: {_listing(archives)} (archives are not unpacked; hand in the notebook)")
-    if plain:
-        notes.append(f"ignored {_listing(plain)}")
-    if links:
-        notes.append(f"links not followed: {_listing(links)}")
-    return notes
+def _relative_parts(member: str, prefix: tuple[str, ...]) -> tuple[str, ...]:
+    """The parts of an archive member's name below `prefix` (the folder graded), () if not below it."""
+    parts = tuple(p for p in member.split("/") if p not in ("", "."))
+    return parts[len(prefix):] if parts[: len(prefix)] == prefix and len(parts) > len(prefix) else ()
 
 
 def _row(sid: str, aid: str, nbs: dict[str, _Found], name: str = "") -> Submission:
@@ -167,7 +155,7 @@ def _row(sid: str, aid: str, nbs: dict[str, _Found], name: str = "") -> Submissi
 
 def _missing(sid: str, aid: str, rest: list[_Found], notes: list[str], name: str = "") -> Submission:
     expected = ", ".join(n + ".ipynb" for n in notebooks(aid))
-    got = _listing([f.shown for f in rest]) or "nothing"
+    got = listing([f.shown for f in rest]) or "nothing"
     hint = " (rename the file and grade again)" if rest else ""
     return Submission(sid, aid, status=MISSING_NOTEBOOK, name=name, notes=notes,
                       reason=f"expected {expected}; found {got}{hint}")
@@ -188,7 +176,12 @@ def _check_notebooks(found: list[Submission]) -> list[Submission]:
 
 # --------------------------------------------------------------------------- nbgrader folder layout
 
-def _student_rows(student: Path, known: set[str], by_name: dict[str, str]) -> list[Submission]:
+def _joined(prefix: tuple[str, ...], name: str) -> str:
+    return "/".join((*prefix, name))
+
+
+def _student_rows(student: Path, known: set[str], by_name: dict[str, str], in_upload: str,
+                  unmatched: list[Unmatched]) -> list[Submission]:
     sid = student.name
     rows: list[Submission] = []
     unknown: list[str] = []
@@ -197,9 +190,11 @@ def _student_rows(student: Path, known: set[str], by_name: dict[str, str]) -> li
             unknown.append(folder.name)
             continue
         files, links = _walk(folder)
-        found = [_Found(p, p.relative_to(folder).as_posix(), len(p.relative_to(folder).parts) - 1) for p in files]
-        chosen, rest = _pick(found, {n: folder.name for n in notebooks(folder.name)})
-        notes = _others_notes(rest, links)
+        expected = {n: folder.name for n in notebooks(folder.name)}
+        chosen, rest = _pick(_entry_files(folder, files, f"{in_upload}/{folder.name}"), expected)
+        notes = others_notes(rest, links)
+        unmatched += others_unmatched(sid, rest, [f"{in_upload}/{folder.name}/{link}" for link in links], expected,
+                                       _not_a_notebook_of(folder.name))
         if chosen:
             row = _row(sid, folder.name, chosen[folder.name])
             row.notes += notes
@@ -207,14 +202,19 @@ def _student_rows(student: Path, known: set[str], by_name: dict[str, str]) -> li
             row = _missing(sid, folder.name, rest, notes)
         rows.append(row)
     # Notebooks left directly in the student's folder: placed by name.
-    loose = [_Found(p, p.name) for p in sorted(student.iterdir())
-             if p.is_file() and not p.is_symlink() and _visible(p.name)]
-    chosen, _ = _pick(loose, by_name)
+    here = [p for p in sorted(student.iterdir()) if _visible(p.name)]
+    loose = [_Found(p, p.name, in_upload=f"{in_upload}/{p.name}") for p in here if p.is_file() and not p.is_symlink()]
+    links = [p.name for p in here if p.is_symlink()]
+    chosen, rest = _pick(loose, by_name)
     for aid, nbs in sorted(chosen.items()):
-        if not any(r.assignment_id == aid for r in rows):
-            row = _row(sid, aid, nbs)
-            row.notes.append("notebook found directly in the student's folder")
-            rows.append(row)
+        if any(r.assignment_id == aid for r in rows):
+            rest += nbs.values()   # the assignment's folder holds the copy that is graded
+            continue
+        row = _row(sid, aid, nbs)
+        row.notes.append("notebook found directly in the student's folder")
+        rows.append(row)
+    unmatched += others_unmatched(sid, rest, [f"{in_upload}/{link}" for link in links], by_name)
+    unmatched += [Unmatched(f"{in_upload}/{name}/", f"no assignment called {name!r}", sid) for name in unknown]
     extra = [f"{name}/" for name in unknown]
     if rows and extra:
         rows[0].notes.append("ignored " + ", ".join(extra) + " (no such assignment)")
@@ -222,27 +222,44 @@ def _student_rows(student: Path, known: set[str], by_name: dict[str, str]) -> li
         rows += [Submission(sid, name, status=UNKNOWN_ASSIGNMENT,
                             reason=f"no assignment called {name!r}; known: {', '.join(sorted(known))}")
                  for name in unknown]
-    if not rows:
+    if rows:
+        rows[0].notes += others_notes(rest, links)
+    else:
         what = ", ".join(f.shown for f in loose) or "nothing"
-        rows.append(Submission(sid, "", status=NO_ASSIGNMENT,
+        rows.append(Submission(sid, "", status=NO_ASSIGNMENT, notes=others_notes([], links),
                                reason=f"no assignment folder in {sid}/ (found {what}); expected {LAYOUT}"))
     return rows
 
 
-def _lms_entry(name: str) -> bool:
-    return bool(MOODLE_FOLDER.match(name) or any(p.match(name) for p in LMS_FILES.values()))
+def _note_refused_in_folders(rows: list[Submission], refused: Sequence[archive.Refused], prefix: tuple[str, ...],
+                             unmatched: list[Unmatched]) -> None:
+    """A refused member below a student's folder is named in that student's row; the others are nobody's."""
+    first_rows: dict[str, Submission] = {}
+    for row in rows:
+        first_rows.setdefault(row.student_id, row)
+    for item in refused:
+        parts = _relative_parts(item.member, prefix)
+        row = first_rows.get(parts[0]) if len(parts) > 1 else None
+        if row is not None:
+            row.notes.append(f"refused {'/'.join(parts)}: {item.reason}")
+        unmatched.append(refused_member(item, row.student_id if row else ""))
 
 
-def collect_folder(root: Path) -> list[Submission]:
+def collect_folder(root: Path, refused: Sequence[archive.Refused] = (), prefix: tuple[str, ...] = (),
+                   unmatched: list[Unmatched] | None = None) -> list[Submission]:
+    """Every (student, assignment) in `root`; the files not graded are added to `unmatched` (refused:
+    archive members not unpacked, named relative to the archive, whose top is `prefix`)."""
+    unmatched = [] if unmatched is None else unmatched
     known = set(assignments())
-    entries = [p for p in root.iterdir() if _visible(p.name) and not p.is_symlink()]
-    if any(_lms_entry(p.name) for p in entries):
-        return collect_lms_files(root, f"{root}")
+    visible = [p for p in root.iterdir() if _visible(p.name)]
+    entries = [p for p in visible if not p.is_symlink()]
+    if any(lms_entry(p.name) for p in entries):
+        return collect_lms_files(root, f"{root}", refused, prefix, unmatched)
     # (a grade output folder inside the submissions folder is not a student)
     students = sorted(p for p in entries if p.is_dir() and not (p / ".grading").is_dir())
     loose = [p for p in entries if p.is_file()]
     if not students and loose:
-        return collect_lms_files(root, f"{root}")
+        return collect_lms_files(root, f"{root}", refused, prefix, unmatched)
     if not students:
         raise InstructorError(f"{root} holds no submissions; expected {root}/{LAYOUT} or an LMS .zip")
     if all(s.name in known for s in students):
@@ -255,29 +272,20 @@ def collect_folder(root: Path) -> list[Submission]:
     by_name = notebook_index()
     found: list[Submission] = []
     for student in students:
-        found.extend(_student_rows(student, known, by_name))
+        found.extend(_student_rows(student, known, by_name, _joined(prefix, student.name), unmatched))
+    unmatched += [Unmatched(_joined(prefix, p.name), BESIDE_STUDENTS) for p in loose]
+    unmatched += [Unmatched(_joined(prefix, p.name), LINK_NOT_FOLLOWED) for p in visible if p.is_symlink()]
+    _note_refused_in_folders(found, refused, prefix, unmatched)
     return _check_notebooks(found)
 
 
 # --------------------------------------------------------------------------- LMS downloads
 
-def _identify(name: str, is_dir: bool) -> tuple[str, str, int, str] | None:
-    """(student id, student name, attempt, file name) of a top-level LMS entry, or None."""
-    if is_dir:
-        match = MOODLE_FOLDER.match(name)
-        return (match["student_id"], match["name"], 0, "") if match else None
-    for pattern in LMS_FILES.values():
-        match = pattern.match(name)
-        if match:
-            groups = match.groupdict()
-            return groups["student_id"], groups["name"], int(groups.get("attempt") or 0), groups["file_id"]
-    return None
-
-
-def collect_lms_files(folder: Path, label: str, refused: list[archive.Refused] = (),
-                      prefix: tuple[str, ...] = ()) -> list[Submission]:
-    """One student per LMS-named entry at the top of `folder` (refused: archive members not unpacked,
-    named relative to the archive, whose top is `prefix`)."""
+def collect_lms_files(folder: Path, label: str, refused: Sequence[archive.Refused] = (),
+                      prefix: tuple[str, ...] = (), unmatched: list[Unmatched] | None = None) -> list[Submission]:
+    """One student per LMS-named entry at the top of `folder`; the files not graded are added to
+    `unmatched` (refused: archive members not unpacked, named relative to the archive, whose top is `prefix`)."""
+    unmatched = [] if unmatched is None else unmatched
     by_name = notebook_index()
     students: dict[str, dict] = {}
 
@@ -285,33 +293,31 @@ def collect_lms_files(folder: Path, label: str, refused: list[archive.Refused] =
         return students.setdefault(sid, {"name": name, "found": [], "links": [], "notes": []})
 
     for top in sorted(p for p in folder.iterdir() if _visible(p.name)):
-        if top.is_symlink():
-            continue
-        who = _identify(top.name, top.is_dir())
+        in_upload = _joined(prefix, top.name)
+        who = identify(top.name, top.is_dir() and not top.is_symlink())
         if who is None:
+            unmatched.append(nobodys(top, in_upload))
             continue
         sid, name, attempt, file_id = who
         student = entry(sid, name)
-        if top.is_dir():
+        if top.is_symlink():
+            student["links"].append(top.name)
+        elif top.is_dir():
             files, links = _walk(top)
             student["links"] += [f"{top.name}/{link}" for link in links]
-            student["found"] += [_Found(p, p.relative_to(top).as_posix(), len(p.relative_to(top).parts) - 1)
-                                 for p in files]
+            student["found"] += _entry_files(top, files, in_upload)
         elif top.is_file():
             canvas = LMS_FILES["canvas"].match(top.name)
-            student["found"].append(_Found(top, file_id, 0, attempt, bool(canvas and canvas["late"])))
+            student["found"].append(_Found(top, file_id, 0, attempt, bool(canvas and canvas["late"]), in_upload))
     for item in refused:
-        parts = tuple(p for p in item.member.split("/") if p not in ("", "."))
-        if parts[: len(prefix)] != prefix or len(parts) <= len(prefix):
-            continue
-        head = parts[len(prefix)]
-        who = _identify(head, len(parts) > len(prefix) + 1) or _identify(head, False)
+        parts = _relative_parts(item.member, prefix)
+        who = (identify(parts[0], len(parts) > 1) or identify(parts[0], False)) if parts else None
         if who is not None:
-            entry(who[0], who[1])["notes"].append(f"refused {'/'.join(parts[len(prefix):])}: {item.reason}")
+            entry(who[0], who[1])["notes"].append(f"refused {'/'.join(parts)}: {item.reason}")
+        unmatched.append(refused_member(item, who[0] if who else ""))
     if not students:
-        raise InstructorError(f"no file in {label} is named like an LMS download (Canvas "
-                              "name_id_attempt_notebook.ipynb, Moodle Full Name_id_assignsubmission_file_"
-                              f"notebook.ipynb) nor laid out as {LAYOUT}")
+        raise InstructorError(f"no file in {label} is named like an LMS download ({LMS_NAMES}) "
+                              f"nor laid out as {LAYOUT}")
     counts: dict[str, int] = {}
     for student in students.values():
         chosen, _ = _pick(student["found"], by_name)
@@ -321,7 +327,8 @@ def collect_lms_files(folder: Path, label: str, refused: list[archive.Refused] =
     found = []
     for sid, student in sorted(students.items()):
         chosen, rest = _pick(student["found"], by_name)
-        notes = _others_notes(rest, student["links"]) + student["notes"]
+        notes = others_notes(rest, student["links"]) + student["notes"]
+        unmatched += others_unmatched(sid, rest, [_joined(prefix, link) for link in student["links"]], by_name)
         rows = []
         for aid, nbs in sorted(chosen.items()):
             rows.append(_row(sid, aid, nbs, student["name"]))
@@ -331,7 +338,7 @@ def collect_lms_files(folder: Path, label: str, refused: list[archive.Refused] =
         elif dominant:
             rows.append(_missing(sid, dominant, rest, notes, student["name"]))
         else:
-            got = _listing([f.shown for f in rest]) or "nothing"
+            got = listing([f.shown for f in rest]) or "nothing"
             rows.append(Submission(sid, "", status=UNKNOWN_NOTEBOOK, name=student["name"], notes=notes,
                                    reason=f"{got} is no notebook of this course "
                                           f"(expected one of {', '.join(n + '.ipynb' for n in sorted(by_name))})"))
@@ -339,7 +346,7 @@ def collect_lms_files(folder: Path, label: str, refused: list[archive.Refused] =
     return _check_notebooks(found)
 
 
-def collect_zip(source: Path, extract_to: Path) -> list[Submission]:
+def collect_zip(source: Path, extract_to: Path, unmatched: list[Unmatched] | None = None) -> list[Submission]:
     if not zipfile.is_zipfile(source):
         raise InstructorError(f"{source} is not a readable .zip file; download the submissions again")
     if extract_to.exists():
@@ -352,20 +359,22 @@ def collect_zip(source: Path, extract_to: Path) -> list[Submission]:
                               "download the submissions again") from None
     top, prefix = extract_to, ()
     entries = [p for p in top.iterdir() if _visible(p.name)]
-    while len(entries) == 1 and entries[0].is_dir() and not _lms_entry(entries[0].name) \
+    while len(entries) == 1 and entries[0].is_dir() and not lms_entry(entries[0].name) \
             and entries[0].name not in assignments():
         top, prefix = entries[0], (*prefix, entries[0].name)   # a zip of one folder: look inside it
         entries = [p for p in top.iterdir() if _visible(p.name)]
     known = set(assignments())
-    lms = any(_lms_entry(p.name) for p in entries) or \
-        any(_lms_entry(m.member.split("/")[len(prefix)]) for m in refused if m.member.count("/") >= len(prefix))
+    lms = any(lms_entry(p.name) for p in entries) or \
+        any(lms_entry(m.member.split("/")[len(prefix)]) for m in refused if m.member.count("/") >= len(prefix))
     if not lms and any(p.is_dir() and any((p / a).is_dir() for a in known) for p in entries):
-        return collect_folder(top)
-    return collect_lms_files(top, source.name, refused, prefix)
+        return collect_folder(top, refused, prefix, unmatched)
+    return collect_lms_files(top, source.name, refused, prefix, unmatched)
 
 
-def collect(source: Path, scratch: Path) -> list[Submission]:
-    """Every (student, assignment) in `source`, graded or not; `scratch` receives unpacked zips."""
+def collect(source: Path, scratch: Path, unmatched: list[Unmatched] | None = None) -> list[Submission]:
+    """Every (student, assignment) in `source`, graded or not; `scratch` receives unpacked zips.
+    The files of the upload that are not graded are added to `unmatched`, nobody's first."""
+    unmatched = [] if unmatched is None else unmatched
     if not source.exists():
         raise InstructorError(f"{source}: no such file or folder; give the submissions folder ({LAYOUT}) "
                               "or the .zip downloaded from the LMS")
@@ -373,11 +382,19 @@ def collect(source: Path, scratch: Path) -> list[Submission]:
         if source.suffix.lower() != ".zip":
             raise InstructorError(f"{source} is neither a folder nor a .zip; give the submissions folder "
                                   f"({LAYOUT}) or the LMS .zip")
-        return collect_zip(source, scratch / "extracted")
+        found = collect_zip(source, scratch / "extracted", unmatched)
+    else:
+        found = collect_folder(_submitted_folder(source), unmatched=unmatched)
+    unmatched.sort(key=lambda u: (bool(u.student_id), u.student_id, u.file))
+    return found
+
+
+def _submitted_folder(source: Path) -> Path:
+    """`source`, or its submitted/ folder when it is an nbgrader course folder."""
     known = set(assignments())
     submitted = source / "submitted"
     if submitted.is_dir() and not any((source / a).is_dir() for a in known) and \
             not any((p / a).is_dir() for p in source.iterdir() if p.is_dir() and p.name != "submitted"
                     for a in known):
-        source = submitted  # an nbgrader course folder: its submitted/ folder
-    return collect_folder(source)
+        return submitted
+    return source

@@ -18,6 +18,7 @@ from pathlib import Path
 from autograder.course.coursedir import ensure_alembic_on_path, nbgrader_api, nbgrader_config, stage_source
 from autograder.grading.handgrades import answer_checksums, flag, keep_or_reset, scores_of
 from autograder.grading.intake import Submission
+from autograder.grading.repair import snapshot
 from autograder.grading.worker import Outcome
 from autograder.paths import NBGRADER_CONFIG, SOURCE_DIR, STUDENT_KIT_DIR, assignments
 from autograder.status import TIMED_OUT
@@ -294,7 +295,9 @@ def record(gb, course: Course, submission: Submission, outcome: Outcome, key: st
              "seed": outcome.seed, "protections": outcome.protections,
              "cell_timeout": cell_timeout, "time_limit": time_limit,
              "seconds": round(outcome.seconds, 2),
-             "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+             "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+             # compared by the next run, which puts back what was changed outside grade (repair.py)
+             **(snapshot(gb, out, aid, sid) if graded else {})}
     course.save_state(sid, aid, state)
     return state
 

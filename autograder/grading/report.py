@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
+from autograder.grading.unmatched import Unmatched
 from autograder.status import OK, has_score
 
 
@@ -133,8 +135,8 @@ def student_table(out: Path, grades: list[dict]) -> tuple[list[str], list[dict]]
         if aid:
             entry["scores"][aid] = row["score"]
         entry["statuses"].append(f"{aid or '-'}: {row['status']}")
-        if row["status"] == "flagged":
-            entry["flags"].append(f"{aid}: {row['reason']}")
+        if row["status"] in ("flagged", "unconfirmed"):  # a wrong answer seen; an answer not checked
+            entry["flags"].append(f"{aid} ({row['status']}): {row['reason']}")
         entry["to_grade"] += int(row.get("to_grade_by_hand") or 0)
         if str(row.get("late")) == "True":
             entry["late"].append(aid)
@@ -157,7 +159,12 @@ def common_mistakes(grades: list[dict]) -> list[tuple[str, str, list[str]]]:
                   key=lambda m: (-len(m[2]), m[0], m[1]))
 
 
-def write_report(path: Path, grades: list[dict], tests: list[dict]) -> Path:
+def unmatched_table(unmatched: Sequence[Unmatched]) -> list[dict]:
+    """The files of the upload that are not graded: file, whose ("" for nobody's) and why."""
+    return [{"file": u.file, "student_id": u.student_id, "reason": u.reason} for u in unmatched]
+
+
+def write_report(path: Path, grades: list[dict], tests: list[dict], unmatched: Sequence[Unmatched] = ()) -> Path:
     problems = sorted((r for r in grades if r["status"] != OK), key=lambda r: (r["status"], r["student_id"]))
     summary = [{"assignment": aid, "rows": len(rows), "graded": sum(1 for r in rows if has_score(r)),
                 "mean": _mean(rows), "max_score": rows[0]["max_score"]}
@@ -170,7 +177,7 @@ def write_report(path: Path, grades: list[dict], tests: list[dict]) -> Path:
         written=time.strftime("%Y-%m-%d %H:%M"), score_figure=score_figure(grades),
         pass_rate_figure=pass_rate_figure(tests), rates=pass_rates(tests),
         assignment_ids=assignment_ids, students=students,
-        mistakes=common_mistakes(grades),
+        mistakes=common_mistakes(grades), unmatched=unmatched_table(unmatched),
         to_grade=sum(int(r.get("to_grade_by_hand") or 0) for r in grades),
         any_late=any(str(r.get("late")) == "True" for r in grades))
     tmp = path.with_suffix(".tmp")

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograder.grading.nbgrader_steps import autograde_api, failure, finish_kernel_shutdowns, timed_out_cells
-from autograder.status import AUTOGRADE_FAILED, FLAGGED, NBGRADER_FINISHED, OK, TIMED_OUT
+from autograder.limits import SUBMISSION_WALL_SECONDS
+from autograder.status import AUTOGRADE_FAILED, FLAGGED, NBGRADER_FINISHED, OK, TIMED_OUT, UNCONFIRMED
 
 if TYPE_CHECKING:
     from nbgrader.api import Gradebook
@@ -41,6 +42,7 @@ class Job:
     seed: int | None = None       # the trusted verdict's random inputs (logged, so a grade can be reproduced)
     slimmed: str = ""             # set by prepare_workdir: what the graded copy left out
     zygote: bool = False          # fork the kernel from the worker's warm kernel sandbox where it can be had
+    time_limit: float = SUBMISSION_WALL_SECONDS   # `grade --time-limit`: the verdict's cells get as long
 
 
 @dataclass
@@ -99,16 +101,22 @@ def grade_submission(job: Job) -> Outcome:
     """Grade one submission: isolated (the kernel in the sandbox + the trusted verdict) where this
     machine can sandbox, else nbgrader with a plain kernel, as plain nbgrader does (the batch says so)."""
     from autograder.grading.feedback_steps import share_rendered_math
+    from autograder.grading.recover import recover_notebooks
     from autograder.sandbox import run as sandbox
+    from autograder.status import UNREADABLE_NOTEBOOK
 
+    # nbgrader and the trusted verdict both grade the copy whose lost nbgrader metadata was restored
+    recovered = recover_notebooks(Path(job.template), job.assignment_id, job.notebooks, Path(job.workdir) / "recovered")
+    if recovered.problem:
+        return Outcome(job.student_id, job.assignment_id, UNREADABLE_NOTEBOOK, recovered.problem)
+    job.notebooks = recovered.notebooks
     share_rendered_math(Path(job.template) / "rendered-math")   # the batch's workers draw each formula once
     if sandbox.mode() != "none":
         outcome = grade_isolated(job)
     else:
         outcome = grade_with_nbgrader(job, sandboxed=False)
         outcome.protections = "in-process"
-    if job.slimmed:
-        outcome.reason = "; ".join(part for part in (outcome.reason, job.slimmed) if part)
+    outcome.reason = "; ".join(part for part in (outcome.reason, recovered.note, job.slimmed) if part)
     return outcome
 
 
@@ -155,7 +163,8 @@ def grade_isolated(job: Job) -> Outcome:
 
     def verdicts(runner) -> dict:
         return {name: trusted_verdict(path, job.assignment_id, name, seed=seed, jobs=1, runner=runner,
-                                      cell_timeout=cell_timeout) for name, path in job.notebooks.items()}
+                                      cell_timeout=cell_timeout, time_limit=job.time_limit)
+                for name, path in job.notebooks.items()}
 
     # With a kernel zygote its sandbox runs the tests too, first: the kernel it forks next is then not
     # waited for (it shuts down while the feedback is made), and no second warm sandbox is kept.
@@ -171,6 +180,7 @@ def grade_isolated(job: Job) -> Outcome:
     by_name = {nb.name: nb for nb in outcome.notebooks}
 
     flags: list[str] = []
+    unconfirmed: list[str] = []
     notes: list[str] = []
     notebooks = []
     for name in job.notebooks:
@@ -179,9 +189,10 @@ def grade_isolated(job: Job) -> Outcome:
         verdicts = verdicts_of[name]
         graded = by_name.get(name, NotebookResult(name))
         in_kernel = {g["grade_id"]: g["auto_score"] for g in graded.grades}
-        scores, suspicious, lenient = reconcile(in_kernel, verdicts, max_points)
+        scores, suspicious, unchecked, lenient = reconcile(in_kernel, verdicts, max_points)
         if nbgrader_finished:
             flags += suspicious
+            unconfirmed += unchecked
             notes += lenient
         result = NotebookResult(name, comments=graded.comments, timed_out_cells=graded.timed_out_cells,
                                 diagnoses={gid: v.diagnosis for gid, v in verdicts.items() if v.diagnosis})
@@ -204,6 +215,12 @@ def grade_isolated(job: Job) -> Outcome:
         outcome.status = FLAGGED
         outcome.reason = ("nbgrader's in-kernel tests gave points the trusted verdict does not confirm; "
                           "the trusted verdict is used: " + "; ".join(flags))[:600]
+    elif outcome.status == OK and unconfirmed:
+        outcome.status = UNCONFIRMED
+        outcome.reason = ("not an accusation: nbgrader's in-kernel tests passed, but the trusted verdict could "
+                          "not check the answer (it raised or was stopped there), so its score is used until "
+                          "you confirm: look at nbgrader's run in formgrader (Manual Grading) and give the "
+                          "points by hand if the answer is right: " + "; ".join(unconfirmed))[:600]
     elif outcome.status == OK and notes:
         outcome.reason = ("note: the trusted verdict judges each exercise on its own and gives points "
                           "nbgrader's in-kernel tests did not (another cell may have broken them): "

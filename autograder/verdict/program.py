@@ -161,13 +161,19 @@ def run_once(program: dict, limits: Limits) -> Result:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _raised(observation: dict) -> bool:
-    """The student's code raised (or was stopped) instead of giving an answer to look at."""
+# Errors that mean the verdict never got to look at the answer (the function was never defined there, a
+# cell was stopped, a limit was met), unlike an error the answer itself raises on an input (a wrong answer).
+NOT_OBSERVED = ("NameError", "CellTimeoutError", "MemoryError", "missing")
+
+
+def _not_observed(observation: dict) -> bool:
+    """The student's code could not be looked at: it was never defined in the run, or was stopped."""
     if not isinstance(observation, dict):
         return False
     calls = observation.get("calls")
-    return "error" in observation or (isinstance(calls, list) and any(isinstance(c, dict) and "error" in c
-                                                                      for c in calls))
+    errors = [observation.get("error")] + [c.get("error") for c in calls if isinstance(c, dict)] \
+        if isinstance(calls, list) else [observation.get("error")]
+    return any(isinstance(e, str) and (e.startswith(NOT_OBSERVED) or "(" in e) for e in errors)
 
 
 def run_exercise(program: SourceProgram, exercise: Exercise, submission: Submission, seed: int,
@@ -216,10 +222,9 @@ def run_exercise(program: SourceProgram, exercise: Exercise, submission: Submiss
             cell_error = errors.get(exercise.cell_id) if isinstance(errors, dict) else None
             if cell_error and not exercise.defer_target:
                 why += f" (running the solution cell raised {cell_error})"
-            if _raised(res):
-                return unchecked(why)
             mistakes = getattr(chapter(exercise.assignment_id), "DIAGNOSES", [])
-            return TestVerdict(0.0, max_points, clean(why), seed, diagnose(mistakes, exercise.test_id, case, res))
+            return TestVerdict(0.0, max_points, clean(why), seed, diagnose(mistakes, exercise.test_id, case, res),
+                               checked=not _not_observed(res))
     return TestVerdict(max_points, max_points, "passed", seed)
 
 

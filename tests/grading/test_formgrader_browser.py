@@ -3,7 +3,9 @@
 Grades a small class, starts the README's formgrade command on OUT (127.0.0.1, a free port, a
 token), and drives headless Chromium with Playwright: the flagged submission shows nbgrader's flag
 and the reason in the exercise's comment; a written answer gets its points in formgrader's score
-box; then `grade` runs again and grades.csv and the feedback carry the hand grade.
+box; then `grade` runs again and grades.csv and the feedback carry the hand grade. formgrader's
+Autograde button answers with a message and runs nothing; a gradebook changed behind grade's back
+(as plain `nbgrader autograde` would change it) is put back by the next run, which says so.
 
 Needs the Debian package `chromium` (/usr/bin/chromium); installs nothing itself.
 """
@@ -19,7 +21,7 @@ import pytest
 from autograder.paths import REPO_ROOT
 from autograder.sandbox.run import mode
 from support import synthetic
-from support.grade_fixtures import CH2, NB2, by_student, env, grade, put
+from support.grade_fixtures import CH2, NB2, by_student, env, grade, put, rows
 from support.instructor_browser import free_port, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -127,3 +129,82 @@ def test_hand_grade_in_formgrader_then_rerun(formgrader, page, graded):
     assert after["needs_manual_grade"] == "False"
     feedback = re.sub(r"<[^>]+>", " ", (out / "feedback" / "ada" / CH2 / f"{NB2}.html").read_text())
     assert re.search(rf"Score:\s*{float(after['score']):g}(\.0+)?\s*/", feedback), "the feedback shows the hand grade"
+
+
+def _gradebook(out: Path):
+    from nbgrader.api import Gradebook
+
+    return Gradebook(f"sqlite:///{out / 'gradebook.db'}", "gradient-descent")
+
+
+def _scores(out: Path, student: str) -> dict:
+    with _gradebook(out) as gb:
+        return {(g.name, g.auto_score, g.manual_score, g.needs_manual_grade)
+                for g in gb.find_submission_notebook(NB2, CH2, student).grades}
+
+
+def test_autograde_button_is_switched_off(formgrader, page, graded):
+    base, _ = formgrader
+    subs, out = graded
+    trusted = by_student(out / "grades.csv")[("grace", CH2)]
+    assert trusted["status"] == "flagged", trusted
+    autograded = out / "autograded" / "grace" / CH2
+    files = {path: path.stat().st_mtime_ns for path in autograded.rglob("*")}
+    scores = _scores(out, "grace")
+
+    page.goto(f"{base}/formgrader/manage_submissions/{CH2}")
+    row = page.locator("tr", has=page.locator("td.student-id", has_text="grace"))
+    with page.expect_response(lambda r: r.url.endswith(f"/{CH2}/grace/autograde")) as answered:
+        row.locator("td.autograde a").click()
+    assert answered.value.ok
+    dialog = page.locator("#error-modal.in")  # shown (bootstrap's fade-in done)
+    dialog.wait_for(state="visible")
+    page.wait_for_timeout(300)
+    text = " ".join(dialog.inner_text().split())
+    assert "switched off" in text and "python -m autograder grade" in text, text
+    page.screenshot(path=str(SCREENSHOTS / "formgrader-autograde-off.png"), full_page=True)
+    dialog.get_by_role("button", name="OK").click()
+
+    # nothing ran: nbgrader's autograde rewrites the autograded copy and the gradebook's scores
+    assert {path: path.stat().st_mtime_ns for path in autograded.rglob("*")} == files
+    assert _scores(out, "grace") == scores
+    again = grade(subs, "--out", out, check=True)
+    assert "graded 0 submission(s)" in again.stdout and "repaired" not in again.stdout, again.stdout
+    after = by_student(out / "grades.csv")[("grace", CH2)]
+    assert (after["score"], after["status"]) == (trusted["score"], trusted["status"])
+
+
+def test_gradebook_changed_behind_grades_back_is_put_back(graded):
+    subs, out = graded
+    before = by_student(out / "grades.csv")
+    canvas = {r["ID"]: r[CH2] for r in rows(out / "canvas_grades.csv")}
+    with _gradebook(out) as gb:
+        # what plain `nbgrader autograde` writes: the in-kernel full marks over the trusted zero ...
+        cheated = [g for g in gb.find_submission_notebook(NB2, CH2, "grace").grades
+                   if g.cell.cell_type == "code" and (g.auto_score or 0) < g.max_score]
+        assert cheated
+        for g in cheated:
+            g.auto_score = g.max_score
+        # ... and, for an honest student, a test's score changed and the hand grade wiped
+        tested = next(g for g in gb.find_submission_notebook(NB2, CH2, "ada").grades if g.auto_score)
+        tested.auto_score = 0.0
+        written = gb.find_grade(WRITTEN, NB2, CH2, "ada")
+        hand = written.manual_score  # given by test_hand_grade_in_formgrader_then_rerun
+        written.manual_score, written.needs_manual_grade = None, True
+        gb.db.commit()
+    notebook = out / "autograded" / "grace" / CH2 / f"{NB2}.ipynb"  # rewritten, as nbgrader autograde does
+    notebook.write_text(notebook.read_text() + "\n")
+
+    again = grade(subs, "--out", out, check=True)
+    assert "graded 1 submission(s)" in again.stdout, again.stdout  # grace's autograded copy: rebuilt
+    said = {line.split(": repaired: ")[0]: line for line in again.stdout.splitlines() if ": repaired: " in line}
+    assert {f"ada/{CH2}", f"grace/{CH2}"} <= set(said), again.stdout
+    assert "changed outside grade" in said[f"grace/{CH2}"] and "rewritten outside grade" in said[f"grace/{CH2}"]
+    assert hand is None or f"{WRITTEN} ({hand})" in said[f"ada/{CH2}"], said[f"ada/{CH2}"]
+    after = by_student(out / "grades.csv")
+    for student in ("ada", "grace"):
+        old, new = before[(student, CH2)], after[(student, CH2)]
+        assert (new["score"], new["status"], new["needs_manual_grade"]) == \
+            (old["score"], old["status"], old["needs_manual_grade"]), (old, new)
+        assert "outside grade" in new["reason"], new["reason"]
+    assert {r["ID"]: r[CH2] for r in rows(out / "canvas_grades.csv")} == canvas

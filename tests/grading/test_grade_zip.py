@@ -18,17 +18,31 @@ def test_canvas_zip(tmp_path):
         f"turingalan_late_23456_67891_{NB1}-1.ipynb": notebook_bytes(wrong),   # late, re-uploaded
         "hoppergrace_34567_67892_my_notes.ipynb": notebook_bytes(right),          # misnamed
         "hoppergrace_34567_67893_scratch.txt": b"extra file",
+        f"wufrank_LATE_45678_67894_{NB1} (1).ipynb": notebook_bytes(right),   # as Canvas writes it, downloaded twice
+        f"{NB1} (1).ipynb": notebook_bytes(right),                            # nobody's: no LMS name
+        "<img src=x onerror=alert(1)>.txt": b"nobody's either",
     })
     out = tmp_path / "out"
-    grade(archive, "--out", out, check=True)
+    result = grade(archive, "--out", out, check=True)
     grades = by_student(out / "grades.csv")
-    assert set(grades) == {("12345", CH1), ("23456", CH1), ("34567", CH1)}
+    assert set(grades) == {("12345", CH1), ("23456", CH1), ("34567", CH1), ("45678", CH1)}
+    assert grades[("45678", CH1)]["status"] == "ok" and grades[("45678", CH1)]["late"] == "True"
     assert grades[("12345", CH1)]["status"] == "ok" and float(grades[("12345", CH1)]["score"]) == 4.0
     assert grades[("12345", CH1)]["name"] == "lovelaceada"
     assert grades[("23456", CH1)]["status"] == "ok" and float(grades[("23456", CH1)]["score"]) == 3.0
     assert grades[("34567", CH1)]["status"] == "missing_notebook"
     assert "my_notes.ipynb" in grades[("34567", CH1)]["reason"]
     assert (out / "feedback" / "12345" / CH1 / f"{NB1}.html").exists()
+    # every file not graded is listed, in the terminal and in the report, with whose it is and why
+    assert "4 file(s) of the upload not graded" in result.stdout, result.stdout
+    for line in (f"{NB1} (1).ipynb (nobody's): named like no student's upload",
+                 "<img src=x onerror=alert(1)>.txt (nobody's)",
+                 "hoppergrace_34567_67892_my_notes.ipynb (student 34567)",
+                 "hoppergrace_34567_67893_scratch.txt (student 34567)"):
+        assert line in result.stdout, result.stdout
+    report = (out / "report.html").read_text()
+    assert f"<code>{NB1} (1).ipynb</code>" in report and "&lt;img src=x onerror=alert(1)&gt;.txt" in report
+    assert "<img src=x" not in report
 
 
 def test_moodle_zip(tmp_path):

@@ -87,3 +87,13 @@ def test_no_reference_code_enters_the_sandbox() -> None:
         job = json.dumps(_program(program, exercise, [], [], "nonce", 5.0, 10, 60.0))
         leaked = [line for line in reference if line in job]
         assert not leaked, (exercise.test_id, leaked[:3])
+
+
+def test_an_answer_never_defined_or_stopped_is_not_observed() -> None:
+    from autograder.verdict.program import _not_observed
+
+    assert _not_observed({"calls": [{"error": "NameError"}]})        # the function never existed in the run
+    assert _not_observed({"error": "CellTimeoutError", "value": {"t": "None"}})
+    assert _not_observed({"calls": [{"error": "OSError (no space left)"}]})
+    assert not _not_observed({"calls": [{"error": "ZeroDivisionError"}]})   # the answer raised: a wrong answer
+    assert not _not_observed({"calls": [{"out": {"t": "float", "v": "1.0"}}]})

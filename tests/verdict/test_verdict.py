@@ -105,7 +105,7 @@ def test_breaking_the_run_is_recorded(graded) -> None:
     assert "SystemExit" in verdicts["sys_exit_in_function"]["test_grad"].reason
     # none of these showed a wrong answer: the verdict could not check one (`unconfirmed`, never `flagged`)
     for name, test in (("infinite_loop", "test_gradient_descent"), ("sleep_forever", "test_grad"),
-                       ("os_exit_top_level", "test_gradient_steps"), ("sys_exit_in_function", "test_grad")):
+                       ("os_exit_top_level", "test_gradient_steps")):
         assert not verdicts[name][test].checked, (name, verdicts[name][test])
 
 
@@ -114,6 +114,7 @@ def test_a_wrong_answer_seen_is_a_checked_verdict(graded) -> None:
     wrong = verdicts["replace_builtins_isclose"]["test_gradient_steps"]
     assert wrong.points == 0 and wrong.checked, wrong
     assert all(v.checked for v in verdicts["duplicate_grade_id_conflict"].values())
+    assert verdicts["sys_exit_in_function"]["test_grad"].checked, "an answer that raises is a wrong answer"
 
 
 def test_nothing_reached_the_network_or_the_world(graded) -> None:
