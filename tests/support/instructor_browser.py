@@ -85,7 +85,8 @@ def formgrader(out: Path, scratch: Path) -> Iterator[tuple[str, str]]:
            "JUPYTER_DATA_DIR": str(scratch / "data")}
     argv = [sys.executable, "-m", "jupyter", "server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
             "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={out}",
-            "--ServerApp.jpserver_extensions={'nbgrader.server_extensions.formgrader': True}",
+            "--ServerApp.jpserver_extensions={'nbgrader.server_extensions.formgrader': True, "
+            "'autograder.grading.formgrader_guard': True}",
             *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])]
     base = f"http://127.0.0.1:{port}"
     with serving(argv, f"{base}/formgrader/?token={token}", out, env, scratch / "formgrader.log"):
