@@ -49,8 +49,9 @@ class Recovery:
         """The row's note of what was restored in notebook `name`."""
         parts = []
         if self.restored:
-            why = "saved without it, e.g. by Colab" if self.stripped else "lost or changed, e.g. by an editor"
-            parts.append(f"recovered nbgrader metadata of {len(self.restored)} cells ({name}.ipynb was {why})")
+            why = ("was saved without it, e.g. by Colab" if self.stripped
+                   else "had lost or changed some of it, e.g. in an editor")
+            parts.append(f"recovered nbgrader metadata of {len(self.restored)} cells ({name}.ipynb {why})")
         if self.retyped:
             parts.append(f"gave {', '.join(self.retyped)} back its cell type (it had been changed, e.g. to markdown)")
         if self.put_back:

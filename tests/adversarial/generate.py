@@ -14,6 +14,8 @@ answer, via autograder/synthetic.py); files starting with `_` are extra code a m
                               (see `place`), and "rows": assignment -> status of the other rows the
                               student's folder must give (none unless said)
     cell_timeout              optional per-cell timeout of the verdict for this case (default 5 s)
+    recovered                 optional: the notebook lost nbgrader's metadata and is graded as recovered
+                              from the release (autograder/grading/recover.py), with a note in its row
 
 Snippets may hold placeholders the test fills in at run time: {{REPO}} (the repository root),
 {{PORT}} (a port the test listens on), {{MARKER}} (a file the test checks is never written),
@@ -64,6 +66,7 @@ class AdversarialCase:
     description: str = ""
     upload: dict = field(default_factory=dict)
     cell_timeout: float = 5.0
+    recovered: bool = False
 
 
 def load_cases() -> list[AdversarialCase]:
@@ -77,7 +80,7 @@ def load_cases() -> list[AdversarialCase]:
                                      {k: float(v) for k, v in spec["expected"].items()}, cells,
                                      spec.get("mutations", []), spec.get("limits", {}),
                                      spec.get("description", ""), spec.get("upload", {}),
-                                     float(spec.get("cell_timeout", 5.0))))
+                                     float(spec.get("cell_timeout", 5.0)), bool(spec.get("recovered"))))
     return cases
 
 
@@ -111,6 +114,9 @@ def mutate(nb, mutation: list[str], case: AdversarialCase, placeholders: dict[st
                                    markdown cell at the end)
     ["saved_output", gid, megabytes]  code cell gid handed in with a saved figure of that size
     ["edit_course_cell", index, file]  the course's own code cell at `index` replaced by `file`
+    ["colab"]                      saved by Google Colab: nbgrader's metadata gone, Colab's added, no cell ids
+    ["vscode"]                     saved by an editor that kept the cells but dropped the exercises' nbgrader
+                                   metadata (and added its own)
     """
     op, *args = mutation
     if op == "inflate_points":
@@ -173,6 +179,19 @@ def mutate(nb, mutation: list[str], case: AdversarialCase, placeholders: dict[st
     elif op == "edit_course_cell":
         code_cells = [c for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader")]
         code_cells[int(args[0])].source = (CORPUS / case.name / args[1]).read_text()
+    elif op == "colab":
+        nb.nbformat_minor = 0
+        nb.metadata = nbformat.from_dict({"colab": {"provenance": [], "name": f"{case.notebook}.ipynb"},
+                                          "kernelspec": {"name": "python3", "display_name": "Python 3"},
+                                          "language_info": {"name": "python"}})
+        for cell in nb.cells:
+            cell.pop("id", None)
+            cell.metadata = nbformat.from_dict({"id": uuid.uuid4().hex[:12]})
+    elif op == "vscode":
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("solution"):
+                del cell.metadata["nbgrader"]
+            cell.metadata["vscode"] = {"languageId": "python" if cell.cell_type == "code" else "markdown"}
     else:
         raise ValueError(f"unknown mutation {op!r} in case {case.name}")
 

@@ -69,6 +69,7 @@ def test_case_scores_exactly_its_honest_part(batch, name: str) -> None:
     assert float(grade["score"]) <= float(grade["max_score"])
     if case.threat == "honest":  # full marks, no flag, and nbgrader's own run gave the same (no disagreement noted)
         assert grade["status"] == "ok" and "vs trusted" not in grade["reason"], grade
+    assert ("recovered nbgrader metadata" in grade["reason"]) == case.recovered, grade
 
 
 def test_each_student_folder_gives_its_own_rows_only(batch) -> None:

@@ -97,3 +97,26 @@ def test_an_answer_never_defined_or_stopped_is_not_observed() -> None:
     assert _not_observed({"calls": [{"error": "OSError (no space left)"}]})
     assert not _not_observed({"calls": [{"error": "ZeroDivisionError"}]})   # the answer raised: a wrong answer
     assert not _not_observed({"calls": [{"out": {"t": "float", "v": "1.0"}}]})
+
+
+def test_numpy_floats_are_the_floats_a_prompt_promises() -> None:
+    """`train_epoch` returning numpy.float64 losses (a float subclass; the prompt says "list of float")."""
+    import random
+
+    from autograder.verdict.exercises import exercises
+
+    check = exercises("ch7_minibatch_sgd", "minibatch_sgd")["test_train_epoch"]
+    from autograder.verdict.exercises.ch7_minibatch_sgd import ref_epoch
+
+    case = check.make_cases(random.Random(7))[0]
+    losses, w, b = ref_epoch(case)
+
+    def observed(tag: str) -> dict:
+        items = [{"t": tag, "v": repr(x)} for x in losses]
+        tensor = lambda v: {"t": "torch.Tensor", "dim": 1, "numel": 1, "v": [repr(v)]}  # noqa: E731
+        return {"calls": [{"out": {"t": "list", "len": len(items), "items": items},
+                           "args": [tensor(w), tensor(b)]}]}
+
+    assert check.judge(case, observed("float")) is None
+    assert check.judge(case, observed("numpy.float64")) is None
+    assert "not a float" in check.judge(case, observed("torch.Tensor"))
