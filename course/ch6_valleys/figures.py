@@ -60,20 +60,22 @@ def plot_line_fit_valleys(x_raw: Sequence[float], x_centred: Sequence[float], y:
     """The line fit's loss over (w, b) for raw x and for centred x, with the same training run on each."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
     ys = np.asarray(y, dtype=float).ravel()
-    for ax, xs, path, minimum, name, corner in [
-            (axes[0], x_raw, path_raw, minimum_raw, "raw x = 1, 2, 3, 4", "upper right"),
-            (axes[1], x_centred, path_centred, minimum_centred, "centred x = −1.5, −0.5, 0.5, 1.5", "lower right")]:
+    for ax, xs, path, minimum, name, bias, corner in [
+            (axes[0], x_raw, path_raw, minimum_raw, "raw x = 1, 2, 3, 4", "bias $b$", "upper right"),
+            (axes[1], x_centred, path_centred, minimum_centred, "centred x = −1.5, −0.5, 0.5, 1.5",
+             "bias $b_c$ of the centred fit", "lower right")]:
         xs = np.asarray(xs, dtype=float).ravel()
         loss = lambda w, b, xs=xs: ((w[..., None] * xs + b[..., None] - ys) ** 2).mean(axis=-1)  # noqa: E731
         _contours(ax, loss, {"learning rate 0.01, 1000 epochs": path}, minimum, pad=0.1, equal=True, legend=corner)
-        ax.set(title=f"Loss over (w, b), {name}", xlabel="weight $w$", ylabel="bias $b$")
+        ax.set(title=f"Loss over ($w$, {bias.split()[1]}), {name}", xlabel="weight $w$", ylabel=bias)
     show(fig, "Two contour plots, drawn to the same scale on both axes, of the line fit's loss over weight and "
-              "bias with the same training run "
+              "bias (on the right the bias b_c of the centred fit, b_c = b + w times the mean of x) with the same "
+              "training run "
               "(learning rate 0.01, 1000 epochs, seeded start). Left, raw x: the contours are long thin "
               "ellipses tilted diagonally and the path slides into the valley and then crawls along it, "
               f"ending at w = {path_raw[-1][0]:.4f}, b = {path_raw[-1][1]:.4f}, short of the minimum. Right, "
               "centred x: the contours are nearly round ellipses aligned with the axes and the path goes "
-              f"straight to the minimum, ending at w = {path_centred[-1][0]:.4f}, b = {path_centred[-1][1]:.4f}.")
+              f"straight to the minimum, ending at w = {path_centred[-1][0]:.4f}, b_c = {path_centred[-1][1]:.4f}.")
 
 
 def plot_momentum(x: Sequence[float], y: Sequence[float], paths: Mapping[str, Path2D],
@@ -90,6 +92,7 @@ def plot_momentum(x: Sequence[float], y: Sequence[float], paths: Mapping[str, Pa
     ax_loss.legend(fontsize=8)
     finals = "; ".join(f"{label}: final loss {values[-1]:.2g}" for label, values in losses.items())
     show(fig, "Left: contours of the raw line fit's loss with two paths from the same start. Plain gradient "
-              "descent drops into the valley and crawls along it; with momentum the path swings past the "
-              f"valley floor a few times and then runs along it to the minimum: {_ends(paths)}. Right: the "
+              "descent drops into the valley and crawls along it without crossing its floor; with momentum the "
+              f"path swings across the valley floor again and again while it runs along it to the minimum: "
+              f"{_ends(paths)}. Right: the "
               f"loss per epoch on a log scale: {finals}.")

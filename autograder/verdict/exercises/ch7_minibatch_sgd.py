@@ -153,7 +153,11 @@ DOCUMENTED_OUTPUTS = [
         "by hand:         w = 2.017290, b = 0.949166",
         "torch.optim.SGD: w = 2.017290, b = 0.949166",
         "the same to the last bit: True",
-        "SGD, lr 0.01, momentum 0.9  after 300 steps: w = 2.0000, b = 1.0000, loss 2.84e-13",
+        "the schedule ends closer to the best line in 8 of 8 orders",
+        "tilted valley (chapter 6's): condition number 55.78; after the best rescaling (s = 0.365) 21.95",
+        "aligned valley:              condition number 55.78; after the best rescaling (s = 0.134) 1.00",
+        "SGD, momentum 0.9:  best learning rate 0.1: median 122 steps (from 122 to 161); "
+        "median by rate 0.01: 146, 0.03: 150, 0.1: 122, 0.3: -, 1: -",
     ]),
 ]
 
