@@ -66,11 +66,9 @@ PREVIOUS_KERNEL_SECONDS = 20.0   # how long a new kernel waits for the last one'
 
 
 def available() -> bool:
-    """A fresh user id per child needs the sandbox started as root; and each child mounts a /tmp of its
-    own, which would hide a Python installed below /tmp (then kernels start afresh instead)."""
-    python_roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    below_tmp = any(root == "/tmp" or root.startswith("/tmp/") for root in python_roots)
-    return run.mode() == "bwrap-root" and os.geteuid() == 0 and hasattr(os, "pidfd_open") and not below_tmp
+    """A fresh user id per child needs the sandbox started as root. (Each child mounts a /tmp of its own
+    and binds into it, read-only, a Python install the sandbox bound below /tmp: see kernel_child.py.)"""
+    return run.mode() == "bwrap-root" and os.geteuid() == 0 and hasattr(os, "pidfd_open")
 
 
 class ZygoteKernel:

@@ -82,6 +82,23 @@ def test_network_is_unreachable_even_on_loopback(tmp_path: Path) -> None:
     assert accepted == []
 
 
+SYSTEM_DIRS = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "proc", "dev", "tmp", "sandbox"}
+
+
+def visible_folders() -> dict[str, set[str]]:
+    """What listing each folder on the way to a Python root may show, wherever the checkout and its
+    Python lie (/home/..., /var/tmp/..., /tmp/...): the next step towards a root, and at / the system's
+    own folders too. Nothing else of the host's folders above a root."""
+    roots = [Path(root) for root in sandbox._python_roots()]
+    listed: dict[str, set[str]] = {"/": set(SYSTEM_DIRS)}
+    for root in roots:
+        for depth in range(1, len(root.parts)):
+            folder = Path(*root.parts[:depth])
+            if not any(folder == r or r in folder.parents for r in roots):
+                listed.setdefault(str(folder), set()).add(root.parts[depth])
+    return listed
+
+
 def test_files_outside_the_workdir_cannot_be_read(tmp_path: Path) -> None:
     gradebook = REPO_ROOT / "test-artifacts" / "sandbox-fake-gradebook.db"
     gradebook.parent.mkdir(exist_ok=True)
@@ -92,9 +109,10 @@ def test_files_outside_the_workdir_cannot_be_read(tmp_path: Path) -> None:
                SOLUTIONS_DIR / "ch1_the_idea" / "the_idea.ipynb",
                REPO_ROOT / "autograder" / "verdict" / "exercises" / "ch1_the_idea.py",
                REPO_ROOT / "pyproject.toml", Path.home() / ".gitconfig", Path("/etc/passwd")]
+    listed = visible_folders()
     try:
         result = run_python(f"""
-            import os
+            import json, os
             for path in {[str(p) for p in secrets]!r}:
                 try:
                     with open(path) as fh:
@@ -102,18 +120,21 @@ def test_files_outside_the_workdir_cannot_be_read(tmp_path: Path) -> None:
                     print("READ", path)
                 except OSError as e:
                     print("denied", path, type(e).__name__)
-            print("listing", sorted(os.listdir("/")))
             try:
                 import autograder.verdict.exercises
                 print("IMPORTED the grader's package")
             except ImportError:
                 print("no grader package")
+            print("LISTED", json.dumps({{folder: sorted(os.listdir(folder)) for folder in {sorted(listed)!r}}}))
             """, tmp_path / "w")
     finally:
         gradebook.unlink()
     assert "READ" not in result.stdout and "IMPORTED" not in result.stdout, result.stdout
     assert result.stdout.count("denied") == len(secrets)
-    assert "'home'" not in result.stdout and "'var'" not in result.stdout
+    seen = json.loads(result.stdout.split("LISTED ", 1)[1])
+    for folder, allowed in listed.items():
+        assert set(seen[folder]) <= allowed, f"{folder} shows {sorted(set(seen[folder]) - allowed)}"
+    assert {Path(root).parts[1] for root in sandbox._python_roots()} <= set(seen["/"]), seen
 
 
 def test_nothing_outside_the_workdir_can_be_written(tmp_path: Path) -> None:

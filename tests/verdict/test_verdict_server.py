@@ -29,7 +29,7 @@ QUICK = Limits(cpu_seconds=5, wall_seconds=5.0, memory_bytes=3 * 2**30, processe
 
 
 NO_ZYGOTE = pytest.mark.skipif(not kernel_zygote.available(),
-                               reason="the kernel zygote needs bubblewrap as root and a Python install outside /tmp")
+                               reason="the kernel zygote needs bubblewrap as root")
 KINDS = [pytest.param("verdict server", id="verdict-server"),
          pytest.param("kernel zygote", id="kernel-zygote", marks=NO_ZYGOTE)]
 

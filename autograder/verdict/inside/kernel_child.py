@@ -6,7 +6,8 @@ it reads anything a student wrote:
 
 * a session of its own and a mount namespace of its own: its folder (the grader made
   /sandbox/k-N for it) bound over /sandbox, a fresh size-capped /tmp and /dev/shm, so it sees no
-  file of another kernel and leaves nothing behind in the zygote's view;
+  file of another kernel and leaves nothing behind in the zygote's view (a Python install the
+  sandbox bound below /tmp is bound again, read-only, into the fresh /tmp);
 * its caps: CPU seconds and processes (the rest it inherits from the sandbox);
 * a fresh unprivileged user id (chosen by the grader), no supplementary groups, an empty capability
   bounding set, no_new_privs; it checks that no capability is left before it starts the kernel.
@@ -17,6 +18,7 @@ import ctypes
 import functools
 import json
 import os
+import re
 import resource
 import sys
 
@@ -79,7 +81,7 @@ except ImportError:
     pass
 
 CLONE_NEWNS = 0x00020000
-MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 CONNECTION_FILE = "/sandbox/kernel.json"
 ARGUMENTS_FILE = "/sandbox/kernel-arguments.json"   # the grader's options for the kernel (`--Class.trait=value`)
@@ -90,15 +92,41 @@ def _check(result: int, what: str) -> None:
         raise OSError(ctypes.get_errno(), f"{what} failed")
 
 
+def _mounts_below(folder: bytes) -> list:
+    """The outermost mount points below `folder`: what the sandbox bound there (a Python install under /tmp)."""
+    with open("/proc/self/mountinfo", "rb") as info:   # field 5, its " \t\n\\" written as \ooo
+        points = {re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m[1], 8)]), line.split()[4]) for line in info}
+    below = [p for p in points if p.startswith(folder + b"/")]
+    return sorted(p for p in below if not any(p.startswith(q + b"/") for q in below))
+
+
+def _rebind(libc, held: int, path: bytes) -> None:
+    """Bind what descriptor `held` opened at `path` (its folders made root's, 0755), read-only."""
+    made = b""
+    for part in path.split(b"/")[1:]:
+        made += b"/" + part
+        if not os.path.isdir(made):
+            os.mkdir(made, 0o755)
+            os.chmod(made, 0o755)   # whatever the umask
+    _check(libc.mount(f"/proc/self/fd/{held}".encode(), path, None, MS_BIND | MS_REC, None), f"binding {path!r}")
+    flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV
+    _check(libc.mount(None, path, None, flags, None), f"making {path!r} read-only")
+
+
 def own_places(libc, folder: str, tmp_bytes: int) -> None:
-    """/sandbox = this kernel's folder; a fresh /tmp and /dev/shm; nothing shared with the zygote."""
+    """/sandbox = this kernel's folder; a fresh /tmp and /dev/shm; nothing shared with the zygote.
+    The fresh /tmp holds nothing but the way to a Python install the sandbox bound below /tmp."""
     _check(libc.unshare(CLONE_NEWNS), "unshare(mount namespace)")
     _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "making mounts private")
     _check(libc.mount(folder.encode(), b"/sandbox", None, MS_BIND | MS_REC, None), "binding the kernel folder")
+    python = {root: os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for root in _mounts_below(b"/tmp")}
     options = f"size={tmp_bytes},mode=1777".encode()
     for place in (b"/tmp", b"/dev/shm"):
         if os.path.isdir(place):
             _check(libc.mount(b"tmpfs", place, b"tmpfs", MS_NOSUID | MS_NODEV, options), f"mounting {place!r}")
+    for root, held in python.items():   # covered by the fresh /tmp, still reached through the descriptor
+        _rebind(libc, held, root)
+        os.close(held)
     os.chdir("/sandbox")
 
 
