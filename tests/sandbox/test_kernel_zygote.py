@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not kernel_zygote.available(),
                                 reason="the kernel zygote needs bubblewrap as root")
 
 LOOK = textwrap.dedent("""
-    import gc, json, os
+    import gc, json, os, sys
     def procs():
         found = []
         for pid in os.listdir('/proc'):
@@ -42,7 +42,9 @@ LOOK = textwrap.dedent("""
             'tmp': sorted(os.listdir('/tmp')), 'shm': sorted(os.listdir('/dev/shm')),
             'sandbox': sorted(os.listdir('/sandbox')), 'sleepers': [p for p in procs() if 'sleep 4242' in p],
             'killed_parent': killed_parent, 'helper': open('helper.py').read(),
-            'collector_on': gc.isenabled(), 'frozen': gc.get_freeze_count()}
+            'collector_on': gc.isenabled(), 'frozen': gc.get_freeze_count(),
+            'grader_modules': sorted(set(sys.modules) & {'harness', 'kernel_child', 'zygote'}),
+            'shm_bytes': os.statvfs('/dev/shm').f_blocks * os.statvfs('/dev/shm').f_frsize}
     print(json.dumps(seen))
 """)
 LEAVE = textwrap.dedent("""
@@ -131,6 +133,14 @@ def test_each_kernel_has_a_fresh_unprivileged_identity(kernels) -> None:
     for k in kernels[:3]:
         assert int(k["cap_eff"], 16) == 0 and int(k["cap_bnd"], 16) == 0, k
         assert k["killed_parent"] is False, "a kernel could signal the zygote"
+
+
+def test_a_kernel_holds_no_grader_module_and_its_limits_sizes(kernels) -> None:
+    from autograder.limits import KERNEL_ZYGOTE
+
+    for k in kernels[:3]:
+        assert k["grader_modules"] == [], k["grader_modules"]
+        assert k["shm_bytes"] == KERNEL_ZYGOTE.shm_bytes, (k["shm_bytes"], KERNEL_ZYGOTE.shm_bytes)
 
 
 def test_a_kernel_sees_its_own_folder_only(kernels) -> None:

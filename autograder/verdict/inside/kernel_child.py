@@ -87,6 +87,8 @@ CONNECTION_FILE = "/sandbox/kernel.json"
 ARGUMENTS_FILE = "/sandbox/kernel-arguments.json"   # the grader's options for the kernel (`--Class.trait=value`)
 
 
+GRADER_MODULES = ("harness", "kernel_child", "zygote")   # the zygote's own modules (it runs as __main__)
+
 def _check(result: int, what: str) -> None:
     if result != 0:
         raise OSError(ctypes.get_errno(), f"{what} failed")
@@ -113,6 +115,12 @@ def _rebind(libc, held: int, path: bytes) -> None:
     _check(libc.mount(None, path, None, flags, None), f"making {path!r} read-only")
 
 
+def _size(place: bytes) -> int:
+    """The size of the tmpfs at `place`: a fresh /dev/shm is as large as the sandbox's (limits.py's shm_bytes)."""
+    found = os.statvfs(place)
+    return found.f_blocks * found.f_frsize
+
+
 def own_places(libc, folder: str, tmp_bytes: int) -> None:
     """/sandbox = this kernel's folder; a fresh /tmp and /dev/shm; nothing shared with the zygote.
     The fresh /tmp holds nothing but the way to a Python install the sandbox bound below /tmp."""
@@ -120,9 +128,9 @@ def own_places(libc, folder: str, tmp_bytes: int) -> None:
     _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "making mounts private")
     _check(libc.mount(folder.encode(), b"/sandbox", None, MS_BIND | MS_REC, None), "binding the kernel folder")
     python = {root: os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for root in _mounts_below(b"/tmp")}
-    options = f"size={tmp_bytes},mode=1777".encode()
-    for place in (b"/tmp", b"/dev/shm"):
+    for place, size in ((b"/tmp", tmp_bytes), (b"/dev/shm", _size(b"/dev/shm"))):
         if os.path.isdir(place):
+            options = f"size={size},mode=1777".encode()
             _check(libc.mount(b"tmpfs", place, b"tmpfs", MS_NOSUID | MS_NODEV, options), f"mounting {place!r}")
     for root, held in python.items():   # covered by the fresh /tmp, still reached through the descriptor
         _rebind(libc, held, root)
@@ -156,4 +164,6 @@ def run(number: int, uid: int, cpu_seconds: int, processes: int, tmp_bytes: int)
     with open(ARGUMENTS_FILE) as arguments:
         options = [option for option in json.load(arguments) if isinstance(option, str) and option.startswith("--")]
     sys.argv = ["ipykernel_launcher", "-f", CONNECTION_FILE, *options]
+    for name in GRADER_MODULES:   # the student's kernel imports none of the grader's code by name
+        sys.modules.pop(name, None)
     ipykernel.kernelapp.IPKernelApp.launch_instance(argv=sys.argv[1:])
