@@ -24,8 +24,8 @@ def _grade(args: argparse.Namespace) -> int:
     from autograder.grading.batch import GradeOptions, grade
 
     return grade(GradeOptions(submissions=args.submissions, out=args.out, workers=args.workers, db=args.db,
-                              force=args.force, cell_timeout=args.cell_timeout, seed=args.seed,
-                              time_limit=args.time_limit, zygote=args.zygote,
+                              force=args.force, students=tuple(args.student), cell_timeout=args.cell_timeout,
+                              seed=args.seed, time_limit=args.time_limit, zygote=args.zygote,
                               scheduler=args.scheduler, allow_unsandboxed_workers=args.allow_unsandboxed_workers))
 
 
@@ -75,6 +75,9 @@ def parser() -> argparse.ArgumentParser:
                             "else sqlite OUT/gradebook.db); keep a password out of the command line: "
                             "set GRADEBOOK_URL instead")
     grade.add_argument("--force", action="store_true", help="regrade submissions that are already graded")
+    grade.add_argument("--student", action="append", default=[], metavar="ID",
+                       help="regrade this student's submissions, as --force does for the class, keeping "
+                            "everything else as it is (repeat it for several students)")
     grade.add_argument("--cell-timeout", type=int, default=None, metavar="SECONDS",
                        help="stop a cell after this long (default: Execute.timeout of the course config)")
     grade.add_argument("--seed", type=int, default=None,

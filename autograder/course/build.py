@@ -1,7 +1,9 @@
 """`python -m autograder build`: regenerate course/ (student release) and solutions/ from the source."""
 from __future__ import annotations
 
+import contextlib
 import filecmp
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -76,10 +78,44 @@ def sync(built_root: Path, target_root: Path) -> list[str]:
     return changes
 
 
+# Read by each kernel the build starts (its IPython profile's kernel config), before it opens its
+# sockets: ipykernel's notice that a local kernel talks over TCP without encryption, said once per
+# notebook, is dropped; every other message of the kernel is kept.
+QUIET_KERNEL_CONFIG = '''import logging
+
+
+class NoTcpNotice(logging.Filter):
+    def filter(self, record):
+        return not record.getMessage().startswith("Kernel is running over TCP without encryption")
+
+
+logging.getLogger("IPKernelApp").addFilter(NoTcpNotice())
+'''
+
+
+@contextlib.contextmanager
+def quiet_kernels():
+    """Kernels started inside run with a profile of their own (IPYTHONDIR) that drops that notice."""
+    before = os.environ.get("IPYTHONDIR")
+    with tempfile.TemporaryDirectory(prefix="gd-ipython-") as ipython_dir:
+        profile = Path(ipython_dir) / "profile_default"
+        profile.mkdir()
+        (profile / "ipython_kernel_config.py").write_text(QUIET_KERNEL_CONFIG)
+        os.environ["IPYTHONDIR"] = ipython_dir
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("IPYTHONDIR", None)
+            else:
+                os.environ["IPYTHONDIR"] = before
+
+
 def build_into(work: Path) -> tuple[Path, Path]:
     """Build release and solutions in `work`; return (release, solutions) folders."""
     stage_source(work)
-    return generate_release(work), generate_solutions(work)
+    with quiet_kernels():
+        return generate_release(work), generate_solutions(work)
 
 
 def build(check_only: bool = False) -> int:

@@ -7,13 +7,15 @@ plus OUT/grades.csv, OUT/tests.csv and OUT/report.html, rewritten from the grade
 Each submission is graded by `worker.grade_submission` in a throwaway course folder with its
 own SQLite gradebook, in worker processes; this process alone writes the results into the gradebook,
 one submission at a time, right after it finishes. A run that is stopped keeps what it finished, and
-the next run grades only what is new or changed (--force regrades everything).
+the next run grades only what is new or changed (--force regrades everything, --student ID that
+student's submissions).
 """
 from __future__ import annotations
 
 import functools
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -35,6 +37,7 @@ from autograder.grading.outdir import (
     open_gradebook,
     record,
     source_fingerprint,
+    sqlite_file,
     submission_key,
 )
 from autograder.grading.repair import remember_hand_grades, repair
@@ -52,12 +55,42 @@ class GradeOptions:
     workers: int = os.cpu_count() or 1
     db: str | None = None             # gradebook URL (default: sqlite OUT/gradebook.db)
     force: bool = False               # regrade what is already graded
+    students: tuple[str, ...] = ()    # regrade what these students handed in (the rest as it is)
     cell_timeout: int | None = None   # default: Execute.timeout of the course config
     seed: int | None = None           # the trusted verdict's random inputs (default: a fresh one per run)
     time_limit: float = limits.SUBMISSION_WALL_SECONDS
     zygote: bool = True               # kernels forked from a warm sandboxed zygote where it can be had
     scheduler: str | None = None      # a Dask scheduler (tcp://host:8786): grade on its workers
     allow_unsandboxed_workers: bool = False   # cluster workers without bubblewrap grade too (no isolation)
+
+
+def _quiet_warnings() -> None:
+    """Third-party warnings that say nothing to an instructor: SQLAlchemy's about nbgrader's models,
+    and nbformat's about a notebook without cell ids (an older Jupyter's; nbformat adds the ids)."""
+    import warnings
+
+    from nbformat.warnings import MissingIDFieldWarning
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)
+    warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
+
+
+def _regrade(options: GradeOptions, student_id: str) -> bool:
+    """Graded again whatever was graded before: --force, or --student naming this student."""
+    return options.force or student_id in options.students
+
+
+def commands(options: GradeOptions, out: Path) -> dict[str, str]:
+    """The commands the report tells the instructor to run next, with this batch's own paths."""
+    grade_again = ["python", "-m", "autograder", "grade", str(options.submissions.resolve()), "--out", str(out)]
+    if options.db and options.db != os.environ.get("GRADEBOOK_URL"):
+        from sqlalchemy.engine import make_url
+
+        if not make_url(options.db).password:  # a password stays out of the page: set GRADEBOOK_URL
+            grade_again += ["--db", normalize_db_url(options.db)]
+    return {"formgrade": shlex.join(["python", "-m", "autograder", "formgrade", str(out)]),
+            "grade": shlex.join(grade_again)}
 
 
 def fail(message: str) -> int:
@@ -93,6 +126,7 @@ def grade(options: GradeOptions) -> int:
     """Grade a class; the exit status (2: the instructor's input is wrong, nothing was graded)."""
     if options.workers < 1:
         return fail("--workers must be at least 1")
+    _quiet_warnings()
     out: Path = options.out
     if out.exists() and not out.is_dir():
         return fail(f"--out {out} is a file; give a folder for the results")
@@ -101,13 +135,17 @@ def grade(options: GradeOptions) -> int:
     if not options.submissions.exists():
         return fail(f"{options.submissions}: no such file or folder; give the submissions folder "
                     "(<student_id>/<assignment_id>/<notebook>.ipynb) or the .zip downloaded from the LMS")
-    if options.db:  # before anything is made: a bad gradebook URL leaves no half-built OUT
+    db_file = sqlite_file(options.db)
+    inside = db_file is not None and db_file.is_relative_to(out.resolve())
+    if options.db and not inside:  # before anything is made: a bad gradebook URL leaves no half-built OUT
         problem = database_problem(normalize_db_url(options.db))
         if problem:
             return fail(f"cannot use the gradebook at --db: {problem}")
     made_out = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     out = out.resolve()
+    if inside:  # a SQLite gradebook inside OUT: its folder is made with OUT
+        db_file.parent.mkdir(parents=True, exist_ok=True)
     course = Course(out, options.db)
     made_grading = not course.grading.exists()
     course.grading.mkdir(parents=True, exist_ok=True)
@@ -137,6 +175,11 @@ def grade(options: GradeOptions) -> int:
     except InstructorError as error:
         shutil.rmtree(course.grading / "input", ignore_errors=True)
         return undo(str(error))
+    unknown = sorted(set(options.students) - {sub.student_id for sub in submissions})
+    if unknown:
+        shutil.rmtree(course.grading / "input", ignore_errors=True)
+        return undo(f"--student {', '.join(unknown)}: no submission of "
+                    f"{'that student' if len(unknown) == 1 else 'these students'} in {options.submissions}")
     for stale in course.grading.glob("run-*"):  # left by a run that was killed
         shutil.rmtree(stale, ignore_errors=True)
     scratch = Path(tempfile.mkdtemp(prefix="run-", dir=course.grading))
@@ -222,13 +265,8 @@ def _say_unmatched(unmatched: list[Unmatched], report: Path, at_most: int = 20) 
 
 def _grade(options: GradeOptions, course: Course, submissions: list[Submission], unmatched: list[Unmatched],
            scratch: Path) -> int:
-    import warnings
-
-    from sqlalchemy.exc import SAWarning
-
     from autograder.verdict.program import fresh_seed
 
-    warnings.filterwarnings("ignore", category=SAWarning)
     started = time.monotonic()
     keys, candidates = {}, []
     fingerprints = {aid: source_fingerprint(aid) for aid in assignments()}
@@ -237,7 +275,8 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
             key = submission_key(sub, fingerprints[sub.assignment_id])
             keys[(sub.student_id, sub.assignment_id)] = key
             state = course.load_state(sub.student_id, sub.assignment_id)
-            if options.force or not finished(state, key, options.cell_timeout, options.time_limit):
+            if _regrade(options, sub.student_id) or not finished(state, key, options.cell_timeout,
+                                                                  options.time_limit):
                 candidates.append(sub)
     # Start the workers now: they import nbgrader while this process sets up the gradebook.
     try:
@@ -263,7 +302,7 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
                 done = finished(state, keys[(sub.student_id, sub.assignment_id)], options.cell_timeout,
                                 options.time_limit) and \
                     (not state.get("graded") or (sub.student_id, sub.assignment_id) in in_gradebook)
-                if done and not options.force:
+                if done and not _regrade(options, sub.student_id):
                     # what was written into the gradebook or OUT/autograded since, put back (repair.py)
                     lines, again = repair(gb, course.out, state, sub.assignment_id, sub.student_id)
                     if lines:
@@ -324,7 +363,7 @@ def _grade(options: GradeOptions, course: Course, submissions: list[Submission],
     write_csv(course.out / "tests.csv", TEST_COLUMNS, tests)
     from autograder.grading.report import write_report
 
-    write_report(course.out / "report.html", grades, tests, unmatched)
+    write_report(course.out / "report.html", grades, tests, unmatched, commands(options, course.out))
     write_lms_exports(course.out, grades)
     if refreshed:
         print(f"feedback rebuilt with the hand grades of {len(refreshed)} submission(s): "

@@ -135,6 +135,30 @@ def accessible(page: str) -> tuple[str, int]:
     return "".join(parts), parser.missing_alt
 
 
+def _points(value: float) -> str:
+    return f"{value:g} point" + ("" if value == 1 else "s")
+
+
+def say_pending(page: str, pending: dict[str, float]) -> str:
+    """nbgrader's page with each answer that waits for a grader said to wait (not scored 0), and its
+    total as the points scored of those graded so far and the points pending."""
+    for grade_id, points in pending.items():
+        name, waits = re.escape(grade_id), f"waiting for a grader: {_points(points)}"
+        page = re.sub(rf'(<a href="#{name}">[^<]*</a>) \(Score: [\d.]+ / [\d.]+\)',
+                      lambda m, waits=waits: f"{m.group(1)} ({waits})", page, count=1)
+        page = re.sub(rf'(<a name="{name}"></a>(?:(?!<a name=)[\s\S])*?)Score: [\d.]+ / [\d.]+',
+                      lambda m, waits=waits: f"{m.group(1)}{waits[0].upper()}{waits[1:]}", page, count=1)
+    waiting = sum(pending.values())
+    if not waiting:
+        return page
+
+    def total(match: re.Match) -> str:
+        scored, graded = float(match.group(2)), float(match.group(3)) - waiting
+        return f"{match.group(1)}{scored:g} of {graded:g} autograded, {waiting:g} pending{match.group(4)}"
+
+    return re.sub(r"(<h4>[^<]*\(Score: )([\d.]+) / ([\d.]+)(\)</h4>)", total, page, count=1)
+
+
 class FeedbackExporter(HTMLExporter):
     """nbconvert's HTML exporter (nbgrader's feedback page): the same document, made faster."""
 
@@ -170,6 +194,7 @@ class FeedbackExporter(HTMLExporter):
             notebook_metadata=self._nb_metadata, parent=self, resources=resources))
         page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
         page, missing_alt = accessible(page)
+        page = say_pending(page, (resources.get("nbgrader") or {}).get("pending") or {})
         if missing_alt:
             self.log.warning("Alternative text is missing on %s image(s).", missing_alt)
         return page, resources

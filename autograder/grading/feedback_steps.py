@@ -143,10 +143,31 @@ def draw_formulas(notebooks: list[Path], folder: Path) -> int:
     return len(drawn)
 
 
+def pending_answers(info: dict) -> dict[str, float]:
+    """grade_id -> points of each answer of the notebook that waits for a grader: neither a hand score
+    nor an automatic one (a written answer left exactly as released scores 0 by nbgrader's rule)."""
+    from nbgrader.api import Gradebook
+
+    try:
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+            return {g.name: float(g.max_score) for g in notebook.grades
+                    if g.manual_score is None and g.auto_score is None}
+    except Exception:  # noqa: BLE001 - no gradebook entry: nothing is said to wait
+        return {}
+
+
 class FeedbackForStudents(Preprocessor):
-    """Plain words first in every error output; math pre-rendered in every markdown cell."""
+    """Plain words first in every error output; math pre-rendered in every markdown cell; the answers
+    that wait for a grader noted in resources["nbgrader"]["pending"] (the page says so, feedback_page.py)."""
 
     enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors are off unless enabled
+
+    def preprocess(self, nb, resources):
+        info = resources.get("nbgrader")
+        if isinstance(info, dict) and "db_url" in info:
+            info["pending"] = pending_answers(info)
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code":

@@ -79,10 +79,29 @@ def use_fast_alembic_head() -> None:
         nbgrader.api.get_alembic_version = alembic_head
 
 
+def sqlite_file(url: str | None) -> Path | None:
+    """The file of a SQLite gradebook URL (absolute), None for another database or an in-memory one."""
+    if not url or not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    try:
+        database = make_url(url).database
+    except Exception:  # noqa: BLE001 - not a URL: said by the check of the gradebook
+        return None
+    return Path(database).resolve() if database and database != ":memory:" else None
+
+
 def normalize_db_url(url: str) -> str:
-    """`postgresql://...` with the driver that is installed (SQLAlchemy may default to one that is not)."""
+    """`postgresql://...` with the driver that is installed (SQLAlchemy may default to one that is not);
+    a SQLite file given relative to the current folder, absolute (formgrader runs in OUT)."""
     import importlib.util
 
+    path = sqlite_file(url)
+    if path is not None:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).set(database=str(path)).render_as_string(hide_password=False)
     if url.startswith(("postgresql://", "postgres://")):
         rest = url.split("://", 1)[1]
         if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:

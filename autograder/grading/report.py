@@ -5,6 +5,7 @@ from students and the LMS export) is escaped by Jinja2. The figures come from ma
 """
 from __future__ import annotations
 
+import shlex
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -110,6 +111,56 @@ def pass_rate_figure(tests: list[dict]) -> Figure:
     return _figure(fig, alt, "Share of graded students who got full points on each test cell.")
 
 
+def question_scores(tests: list[dict]) -> dict[str, tuple[float, list[float], int]]:
+    """'assignment / question' -> (its points, the points of each student graded on it, answers still
+    waiting for a grader); test cells and written answers alike, per assignment in the notebook's order."""
+    found: dict[str, tuple[float, list[float], list[int]]] = {}
+    for row in tests:
+        top, scores, waiting = found.setdefault(f"{row['assignment_id']} / {row['grade_id']}",
+                                                (float(row["max_points"]), [], [0]))
+        if str(row["needs_manual_grade"]) == "True":
+            waiting[0] += 1
+        else:
+            scores.append(float(row["points"]))
+    ordered = sorted(found.items(), key=lambda item: item[0].split(" / ")[0])   # stable: notebook order kept
+    return {key: (top, scores, waiting[0]) for key, (top, scores, waiting) in ordered}
+
+
+def question_figure(tests: list[dict], columns: int = 4) -> Figure:
+    """A small histogram of the points per question (x: points, y: students)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    questions = question_scores(tests)
+    if not questions:
+        return Figure("", "", "", "No question was graded, so there are no scores per question.")
+    rows = -(-len(questions) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 1.9 * rows + 0.6), squeeze=False)
+    alt_parts = []
+    for ax, (key, (top, scores, waiting)) in zip(axes.flat, questions.items()):
+        step = 0.5 if top <= 10 else max(1.0, top / 20)
+        edges = [step * i - step / 2 for i in range(int(top / step) + 2)]
+        ax.hist(scores, bins=edges, color="#3b6ea5", edgecolor="white")
+        assignment, question = key.split(" / ", 1)
+        ax.set_title(f"{assignment.split('_')[0]}: {question}" + (f" ({waiting} waiting)" if waiting else ""),
+                     fontsize=7)
+        ax.set_xlim(edges[0], edges[-1])
+        ax.set_ylim(0, max(1, ax.get_ylim()[1]))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.tick_params(labelsize=7)
+        full = sum(1 for x in scores if x >= top)
+        alt_parts.append(f"{key}: {len(scores)} graded, {full} with all {top:g} points"
+                         + (f", {waiting} waiting for a grader" if waiting else ""))
+    for ax in list(axes.flat)[len(questions):]:
+        ax.set_visible(False)
+    fig.suptitle("Points per question (x: points, y: students)", fontsize=10)
+    fig.tight_layout()
+    alt = "Histograms of the points per question. " + "; ".join(alt_parts) + "."
+    return _figure(fig, alt, "Points per question, test cells and written answers alike (answers waiting "
+                             "for a grader are left out and counted in the title).")
+
+
 def _mean(rows: list[dict]) -> str:
     scores = [float(r["score"]) for r in rows if has_score(r)]
     return f"{sum(scores) / len(scores):.2f}" if scores else ""
@@ -122,8 +173,25 @@ def _feedback_link(out: Path, row: dict) -> str:
     return pages[0].relative_to(out).as_posix() if pages else ""
 
 
-def student_table(out: Path, grades: list[dict]) -> tuple[list[str], list[dict]]:
+def pending_points(tests: list[dict]) -> dict[tuple[str, str], float]:
+    """(student, assignment) -> the points of its answers that wait for a grader."""
+    pending: dict[tuple[str, str], float] = defaultdict(float)
+    for row in tests:
+        if str(row["needs_manual_grade"]) == "True":
+            pending[(row["student_id"], row["assignment_id"])] += float(row["max_points"])
+    return pending
+
+
+def shown_score(row: dict, pending: float) -> str:
+    """The row's score as the report shows it: '5 of 5 autograded, 2 pending' while answers wait."""
+    if not pending or not has_score(row):
+        return str(row["score"])
+    return f"{float(row['score']):g} of {float(row['max_score']) - pending:g} autograded, {pending:g} pending"
+
+
+def student_table(out: Path, grades: list[dict], tests: list[dict] = ()) -> tuple[list[str], list[dict]]:
     """One row per student: id, name, score per assignment, status, flags, answers to grade, feedback."""
+    pending = pending_points(tests)
     assignment_ids = sorted({r["assignment_id"] for r in grades if r["assignment_id"]})
     students: dict[str, dict] = {}
     for row in grades:
@@ -133,7 +201,7 @@ def student_table(out: Path, grades: list[dict]) -> tuple[list[str], list[dict]]
         aid = row["assignment_id"]
         entry["name"] = entry["name"] or row.get("name", "")
         if aid:
-            entry["scores"][aid] = row["score"]
+            entry["scores"][aid] = shown_score(row, pending.get((row["student_id"], aid), 0.0))
         entry["statuses"].append(f"{aid or '-'}: {row['status']}")
         if row["status"] in ("flagged", "unconfirmed"):  # a wrong answer seen; an answer not checked
             entry["flags"].append(f"{aid} ({row['status']}): {row['reason']}")
@@ -164,21 +232,26 @@ def unmatched_table(unmatched: Sequence[Unmatched]) -> list[dict]:
     return [{"file": u.file, "student_id": u.student_id, "reason": u.reason} for u in unmatched]
 
 
-def write_report(path: Path, grades: list[dict], tests: list[dict], unmatched: Sequence[Unmatched] = ()) -> Path:
+def write_report(path: Path, grades: list[dict], tests: list[dict], unmatched: Sequence[Unmatched] = (),
+                 commands: dict[str, str] | None = None) -> Path:
+    """`commands`: the `formgrade` and `grade` command lines the page tells the instructor to run next."""
+    out = shlex.quote(str(path.parent))
+    commands = commands or {"formgrade": f"python -m autograder formgrade {out}",
+                            "grade": f"python -m autograder grade SUBMISSIONS --out {out}"}
     problems = sorted((r for r in grades if r["status"] != OK), key=lambda r: (r["status"], r["student_id"]))
     summary = [{"assignment": aid, "rows": len(rows), "graded": sum(1 for r in rows if has_score(r)),
                 "mean": _mean(rows), "max_score": rows[0]["max_score"]}
                for aid, rows in sorted(_group(grades).items())]
-    assignment_ids, students = student_table(path.parent, grades)
+    assignment_ids, students = student_table(path.parent, grades, tests)
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                                      autoescape=True, undefined=jinja2.StrictUndefined)
     page = environment.get_template("report.html.j2").render(
         grades=grades, graded=sum(1 for r in grades if has_score(r)), problems=problems, summary=summary,
         written=time.strftime("%Y-%m-%d %H:%M"), score_figure=score_figure(grades),
-        pass_rate_figure=pass_rate_figure(tests), rates=pass_rates(tests),
+        pass_rate_figure=pass_rate_figure(tests), question_figure=question_figure(tests), rates=pass_rates(tests),
         assignment_ids=assignment_ids, students=students,
         mistakes=common_mistakes(grades), unmatched=unmatched_table(unmatched),
-        to_grade=sum(int(r.get("to_grade_by_hand") or 0) for r in grades),
+        commands=commands, to_grade=sum(int(r.get("to_grade_by_hand") or 0) for r in grades),
         any_late=any(str(r.get("late")) == "True" for r in grades))
     tmp = path.with_suffix(".tmp")
     tmp.write_text(page, encoding="utf-8")

@@ -115,6 +115,9 @@ def test_report_is_self_contained_with_alt_text(graded):
         assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
         assert len(alt) > 20
     assert "Pass rate per test cell" in page and "Score distribution" in page
+    assert "Scores per question" in page
+    assert any(alt.startswith("Histograms of the points per question") and f"{CH2} / what_do_you_notice" in alt
+               for _, alt in images), "written answers have their histogram too"
     assert "http://" not in page and "https://" not in page
     assert page.count("<script") == 1 and "<script src" not in page, "one inline script: the table sorting"
     hardest = page.index("test_single_step_gradient_descent")
@@ -157,7 +160,7 @@ def test_rerun_skips_then_picks_up_manual_scores_and_force_regrades(graded):
 
 
 @pytest.mark.parametrize("layout", ["missing", "one_student", "unknown_assignments", "empty", "not_zip",
-                                    "bad_zip", "workers"])
+                                    "bad_zip", "workers", "unknown_student"])
 def test_instructor_mistakes_exit_non_zero_with_one_line(tmp_path, layout):
     subs = tmp_path / "subs"
     extra = []
@@ -183,6 +186,9 @@ def test_instructor_mistakes_exit_non_zero_with_one_line(tmp_path, layout):
     elif layout == "workers":
         put(subs, "alice", CH1, NB1, synthetic.solved(CH1, NB1))
         extra = ["--workers", "0"]
+    elif layout == "unknown_student":
+        put(subs, "alice", CH1, NB1, synthetic.solved(CH1, NB1))
+        extra = ["--student", "alice", "--student", "alcie"]  # a typo: nothing is graded
     result = grade(subs, "--out", tmp_path / "out", *extra, timeout=120)
     assert result.returncode != 0, (layout, result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
@@ -215,3 +221,32 @@ def test_a_failing_cells_traceback_is_pythons_plain_one(graded):
         lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in error["traceback"]]
         assert lines[0].startswith("Traceback (most recent call last)"), lines[:2]
         assert lines[-1].startswith("NotImplementedError"), lines[-1]
+
+
+def test_build_kernels_do_not_print_ipykernels_tcp_notice(tmp_path, capfd):
+    """`build` runs the reference notebooks in kernels of its own: their stderr is the terminal's."""
+    from autograder.course.build import quiet_kernels
+    from autograder.course.solutions import execute
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('ran')")])
+    with quiet_kernels():
+        executed = execute(nb, tmp_path)
+    err = capfd.readouterr().err
+    assert "Kernel is running over TCP without encryption" not in err, err
+    assert executed.cells[0].outputs[0].text == "ran\n"
+
+
+def test_question_histogram_counts_written_answers_once_graded():
+    from autograder.grading.report import question_figure, question_scores
+
+    def row(student, grade_id, points, top, pending=False):
+        return {"student_id": student, "assignment_id": CH2, "grade_id": grade_id, "points": points,
+                "max_points": top, "needs_manual_grade": pending, "kind": "manual"}
+
+    tests = [row("a", "test_x", 3.0, 3.0), row("a", "what_do_you_notice", 1.5, 2.0),
+             row("b", "test_x", 0.0, 3.0), row("b", "what_do_you_notice", 0.0, 2.0, pending=True)]
+    assert question_scores(tests) == {f"{CH2} / test_x": (3.0, [3.0, 0.0], 0),
+                                      f"{CH2} / what_do_you_notice": (2.0, [1.5], 1)}
+    figure = question_figure(tests)
+    assert base64.b64decode(figure.png)[:4] == b"\x89PNG"
+    assert "what_do_you_notice: 1 graded, 0 with all 2 points, 1 waiting for a grader" in figure.alt

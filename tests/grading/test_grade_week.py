@@ -3,12 +3,15 @@
 One class of ch2 submissions in a Canvas-shaped zip (one of them late, one with its written answer
 left blank, one that fools nbgrader's in-kernel tests), graded by the real command; hand grades are
 written into the gradebook as formgrader writes them (the browser route is tests/grading/
-test_formgrader_browser.py); then a plain re-run, and a --force regrade of a new upload.
+test_formgrader_browser.py); then a plain re-run, a regrade of one student (--student), and a
+--force regrade of a new upload.
 """
 from __future__ import annotations
 
 import csv
 import html
+import json
+import os
 import re
 import subprocess
 
@@ -23,6 +26,7 @@ from support.grade_fixtures import (
     CH2,
     NB2,
     PYTHON,
+    REPO,
     by_student,
     env,
     grade,
@@ -66,12 +70,20 @@ def single_step_gradient_descent(theta, learning_rate):
 """
 
 
+def _without_cell_ids(nb) -> bytes:
+    """The notebook as an older Jupyter saves it: format 4.5, but no cell ids (nbformat warns of it)."""
+    data = json.loads(notebook_bytes(nb))
+    for cell in data["cells"]:
+        cell.pop("id", None)
+    return json.dumps(data).encode()
+
+
 def _canvas_zip(path, marie_answer: str):
     two_faced = synthetic.solved(CH2, NB2, single_step_gradient_descent=TWO_FACED)
     return make_zip(path, {
         f"lovelaceada_{ADA}_900_{NB2}.ipynb": notebook_bytes(synthetic.solved(CH2, NB2)),
         f"turingalan_late_{ALAN}_901_{NB2}.ipynb": notebook_bytes(_blank_answer()),
-        f"hoppergrace_{GRACE}_902_{NB2}.ipynb": notebook_bytes(two_faced),
+        f"hoppergrace_{GRACE}_902_{NB2}.ipynb": _without_cell_ids(two_faced),
         f"curiemarie_{MARIE}_903_{NB2}.ipynb": notebook_bytes(_with_answer(synthetic.solved(CH2, NB2),
                                                                             marie_answer)),
     })
@@ -88,8 +100,9 @@ def _hand_grade(out, scores: dict[str, float]) -> None:
 
 
 def _feedback_score(out, student: str) -> str:
+    """The total of the feedback page's heading: 'Score: 7.0 / 7.0', or 'Score: 5 of 5 autograded, 2 pending'."""
     text = (out / "feedback" / student / CH2 / f"{NB2}.html").read_text()
-    match = re.search(r"Score:\s*([\d.]+)\s*/\s*([\d.]+)", re.sub(r"<[^>]+>", " ", text))
+    match = re.search(r"<h4>[^<]*\(Score:\s*([\d.]+)\s*(?:/|of)\s*([\d.]+)", text)
     assert match, "the feedback shows a total score"
     return match.group(1)
 
@@ -98,8 +111,10 @@ def _feedback_score(out, student: str) -> str:
 def week(tmp_path_factory):
     work = tmp_path_factory.mktemp("week")
     out = work / "out"
+    # a SQLite gradebook inside an OUT that does not exist yet, given relative to the current folder
+    database = f"sqlite:///{os.path.relpath(out / 'gradebook.db', REPO)}"
     runs = {"first": grade(_canvas_zip(work / "monday.zip", "Small steps crawl, big steps overshoot."),
-                           "--out", out, "--workers", "2", check=True)}
+                           "--out", out, "--workers", "2", "--db", database, check=True)}
     runs["grades_first"] = by_student(out / "grades.csv")
     runs["tests_first"] = rows(out / "tests.csv")
     runs["report_first"] = (out / "report.html").read_text()
@@ -107,6 +122,7 @@ def week(tmp_path_factory):
     runs["moodle_first"] = list(csv.reader(open(out / "moodle_grades.csv", newline="")))
     runs["feedback_first"] = _feedback_score(out, ADA)
     runs["feedback_alan"] = (out / "feedback" / ALAN / CH2 / f"{NB2}.html").read_text()
+    runs["feedback_ada"] = (out / "feedback" / ADA / CH2 / f"{NB2}.html").read_text()
     before_export = (out / "grades.csv").read_bytes()
     runs["nbgrader_export"] = subprocess.run([PYTHON, "-m", "nbgrader", "export"], cwd=out, env=env(),
                                              capture_output=True, text=True, timeout=300)
@@ -118,6 +134,12 @@ def week(tmp_path_factory):
     runs["grades_rerun"] = by_student(out / "grades.csv")
     runs["feedback_rerun"] = _feedback_score(out, ADA)
     runs["canvas_rerun"] = list(csv.reader(open(out / "canvas_grades.csv", newline="")))
+
+    # Ada's notebook is unchanged: only --student makes it graded again; the others stay as they are
+    runs["one_student"] = grade(_canvas_zip(work / "monday-third.zip", "Small steps crawl, big steps overshoot."),
+                                "--out", out, "--student", ADA, check=True)
+    runs["grades_one_student"] = by_student(out / "grades.csv")
+    runs["tests_one_student"] = rows(out / "tests.csv")
 
     runs["regrade"] = grade(_canvas_zip(work / "tuesday.zip", "I changed my mind: it depends on the rate."),
                             "--out", out, "--force", check=True)
@@ -268,3 +290,53 @@ def test_empty_submissions_leave_no_lock(tmp_path):
     assert result.returncode == 2 and "no submissions" in result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
 
+
+
+def test_grading_prints_no_third_party_warnings(week):
+    _, runs = week
+    # Grace's notebook has no cell ids, as an older Jupyter saves it: nbformat's warning is not passed on
+    for run in ("first", "rerun", "one_student", "regrade"):
+        assert not re.search(r"\w+Warning\b", runs[run].stderr), runs[run].stderr
+
+
+def test_sqlite_gradebook_inside_a_new_out_is_made_and_given_to_formgrader_absolute(week):
+    out, _ = week
+    assert (out / "gradebook.db").is_file()
+    assert f"c.CourseDirectory.db_url = 'sqlite:///{out / 'gradebook.db'}'" in (out / "nbgrader_config.py").read_text()
+
+
+def test_report_tells_the_real_commands(week):
+    out, runs = week
+    page = html.unescape(runs["report_first"])
+    assert f"<code>python -m autograder formgrade {out}</code>" in page
+    assert re.search(rf"<code>python -m autograder grade \S+monday\.zip --out {re.escape(str(out))} --db "
+                     rf"sqlite:///{re.escape(str(out / 'gradebook.db'))}</code>", page), page[:3000]
+    assert "formgrade OUT" not in page
+
+
+def test_written_answer_waiting_for_a_grader_is_pending_not_zero(week):
+    _, runs = week
+    text = html.unescape(re.sub(r"<[^>]+>", " ", runs["feedback_ada"]))
+    assert re.search(r"Score:\s*5 of 5 autograded, 2 pending", text), "the total says what is pending"
+    assert re.search(r"Written response\s*\(waiting for a grader: 2 points\)", text)
+    assert "Waiting for a grader: 2 points" in text
+    assert not re.search(r"Written response\s*\(Score: 0", text)
+    # Alan left the answer exactly as released: 0 by nbgrader's own rule, nothing pending
+    alan = html.unescape(re.sub(r"<[^>]+>", " ", runs["feedback_alan"]))
+    assert re.search(r"Written response\s*\(Score: 0\.0 / 2\.0\)", alan) and "pending" not in alan
+    row = re.search(rf"<tr><td>{ADA}</td>.*?</tr>", runs["report_first"], re.S).group(0)
+    assert "<td>5 of 5 autograded, 2 pending</td>" in row, row
+    row = re.search(rf"<tr><td>{ALAN}</td>.*?</tr>", runs["report_first"], re.S).group(0)
+    assert "pending" not in row and "<td>3.0</td>" in row, row
+
+
+def test_student_option_regrades_only_that_student(week):
+    _, runs = week
+    assert "graded 1 submission(s)" in runs["one_student"].stdout, runs["one_student"].stdout
+    before, after = runs["grades_rerun"], runs["grades_one_student"]
+    assert after[(ADA, CH2)]["graded_at"] >= before[(ADA, CH2)]["graded_at"]
+    assert after[(ADA, CH2)]["seed"] != before[(ADA, CH2)]["seed"], "graded again, with this run's seed"
+    assert float(after[(ADA, CH2)]["score"]) == 7.0, "the hand grade of an unchanged answer stands"
+    assert {k: r for k, r in after.items() if k[0] != ADA} == {k: r for k, r in before.items() if k[0] != ADA}
+    written = {r["student_id"]: float(r["points"]) for r in runs["tests_one_student"] if r["grade_id"] == WRITTEN}
+    assert written[MARIE] == 1.5 and written[GRACE] == 1.0 and written[ADA] == 2.0
