@@ -11,8 +11,8 @@ from pathlib import Path
 import nbformat
 
 from autograder.course.coursedir import IGNORED, copy_student_kit, nbgrader_api, stage_source
-from autograder.paths import COURSE_DIR, SOLUTIONS_DIR, assignments, notebooks
 from autograder.course.solutions import execute, reference_notebook, semantic_view
+from autograder.paths import COURSE_DIR, SOLUTIONS_DIR, assignments, notebooks
 
 
 class BuildError(RuntimeError):

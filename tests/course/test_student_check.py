@@ -5,11 +5,13 @@ plausible wrong answer from `synthetic.WRONG_ANSWERS`.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from autograder.paths import COURSE_DIR, assignments, notebooks
 from support import synthetic
 
 CLI = [sys.executable, "-m", "autograder", "check"]
-LINE = re.compile(r"^(\w+) \((\d+(?:\.\d+)?) points?\): (passed|failed: .+|not attempted|"
+LINE = re.compile(r"^(\w+) \((\d+(?:\.\d+)?) points?\): (passed|failed: .+|not attempted|not run: .+|"
                   r"written answer: to be graded by hand|not answered)$")
 
 # (chapter, label of the wrong answer) -> words the failing line (and the visible check) must contain
@@ -38,17 +40,17 @@ def student_copy(tmp: Path, aid: str, nb) -> Path:
 
 
 def parse(stdout: str) -> dict[str, str]:
-    """{grade_id: status text} from the check's lines (the summary line is skipped)."""
+    """{grade_id: status text} from the check's lines (the notes above them and the summary line are skipped)."""
     result = {}
-    for line in stdout.strip().splitlines()[:-1]:
+    for line in stdout.strip().split("\n\n")[-1].splitlines()[:-1]:
         match = LINE.match(line)
         assert match, f"unexpected line: {line!r}"
         result[match.group(1)] = match.group(3)
     return result
 
 
-def run_cli(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(CLI + [str(path)], capture_output=True, text=True, timeout=240)
+def run_cli(path: Path, *options: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run(CLI + [*options, str(path)], capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.parametrize("aid", assignments())
@@ -189,3 +191,110 @@ def test_a_notebook_moved_away_from_its_helpers_says_so(aid: str, tmp_path: Path
     assert error.ename == "ModuleNotFoundError"
     assert error.evalue == ("the helper file checks.py is missing next to the notebook: "
                             "keep the notebook in its chapter folder"), failed.value
+
+
+# What a stuck student sees: a syntax error, an endless loop, a wrong first exercise.
+SYNTAX_ERROR_STEP = """
+def single_step_gradient_descent(theta, learning_rate):
+    gradient = 2 * theta
+    return theta - learning_rate * * gradient
+"""
+ENDLESS_STEP = """
+def single_step_gradient_descent(theta, learning_rate):
+    while True:
+        theta = theta - learning_rate * 2 * theta
+"""
+
+
+def cell_number(nb, grade_id: str) -> int:
+    """The cell's place from the top of the notebook, as the check names it."""
+    return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id) + 1
+
+
+def test_a_syntax_error_is_shown_with_its_line_and_a_caret(tmp_path: Path) -> None:
+    aid, name = "ch2_implement", "gradient_descent"
+    nb = synthetic.solved(aid, name, single_step_gradient_descent=SYNTAX_ERROR_STEP)
+    cell = cell_number(nb, "single_step_gradient_descent")
+    result = run_cli(student_copy(tmp_path, aid, nb))
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout.splitlines()
+    bad = "    return theta - learning_rate * * gradient"
+    assert bad in out, result.stdout  # the offending line, as Python shows it
+    caret = out[out.index(bad) + 1]
+    assert caret.strip().startswith("^") and caret.index("^") in (bad.index("* *"), bad.index("* gradient")), caret
+    assert "SyntaxError: invalid syntax" in out
+    assert f"cell {cell} (exercise single_step_gradient_descent), line 3" in result.stdout
+    lines = parse(result.stdout)
+    assert lines["test_single_step_gradient_descent"].startswith("failed: SyntaxError in cell"), lines
+    assert "line 3" in lines["test_single_step_gradient_descent"]
+    # the test that only calls it names the cause, not just the NameError
+    assert "NameError" in lines["test_gradient_descent"] and "SyntaxError" in lines["test_gradient_descent"]
+
+
+def test_an_endless_loop_costs_one_timeout(tmp_path: Path) -> None:
+    """Stopped once, after one --timeout: the cells after it are reported as not run, not each timed out."""
+    aid, name = "ch2_implement", "gradient_descent"
+    nb = synthetic.solved(aid, name, single_step_gradient_descent=ENDLESS_STEP)
+    exercise = cell_number(nb, "single_step_gradient_descent")
+    stopped = cell_number(nb, "test_single_step_gradient_descent")
+    path = student_copy(tmp_path, aid, nb)
+    started = time.monotonic()
+    # each of its six later code cells would wait its own 5 s: the bound is well above one timeout
+    result = run_cli(path, "--timeout", "5", timeout=150)
+    print(f"checked an endless loop with --timeout 5 in {time.monotonic() - started:.1f} s")
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = parse(result.stdout)
+    assert lines["test_single_step_gradient_descent"].startswith(
+        "failed: the cell ran longer than 5 s and was stopped (an endless loop?)"), lines
+    assert lines["test_gradient_descent"].startswith(
+        f"not run: cell {stopped} (test_single_step_gradient_descent) ran longer than 5 s and was stopped"), lines
+    # where the loop was when it was stopped: its line, either of the loop's two
+    assert re.search(rf"It was at cell {exercise} \(exercise single_step_gradient_descent\), line [23], in "
+                     r"single_step_gradient_descent:\n    (while True:|theta = theta - learning_rate \* 2 \* theta)\n",
+                     result.stdout), result.stdout
+    assert re.search(r"The \d+ code cells after it were not run", result.stdout), result.stdout
+    # the progress line named the cell it was running
+    assert f"running cell {stopped} (test_single_step_gradient_descent)" in result.stderr, result.stderr
+    assert f"running cell {cell_number(nb, 'test_gradient_descent')}" not in result.stderr, "a later cell ran"
+
+
+def _expected_in(reason: str) -> float:
+    found = re.search(r"expected (-?[0-9.]+(?:e-?\d+)?)", reason)
+    assert found, reason
+    return float(found.group(1))
+
+
+WRONG_FIRST_AND_SECOND = [
+    # (chapter, exercise overrides, test, the right value of the first value the check compares, words)
+    ("ch2_implement", {
+        "single_step_gradient_descent": "def single_step_gradient_descent(theta, learning_rate):\n"
+                                        "    return theta + learning_rate * 2 * theta\n",
+        "gradient_descent": "def gradient_descent(initial_theta, learning_rate, number_steps):\n"
+                            "    theta = initial_theta\n"
+                            "    for _ in range(1, number_steps):\n"
+                            "        theta = single_step_gradient_descent(theta, learning_rate)\n"
+                            "    return theta\n"},
+     "test_gradient_descent", (1 - 2 * 0.2) ** 20, "number_steps - 1"),
+    ("ch1_the_idea", {
+        "loss_and_grad": "def loss(w):\n    return (w - 3) ** 2\n\ndef grad(w):\n    return w - 3\n",
+        "gradient_steps": "def gradient_steps(w, eta, number_steps):\n"
+                          "    weights = []\n"
+                          "    for _ in range(number_steps):\n"
+                          "        weights.append(w)\n"
+                          "        w = w - eta * grad(w)\n"
+                          "    return weights\n"},
+     "test_gradient_steps", 0.0 - 0.1 * 2 * (0.0 - 3), "before the step"),
+]
+
+
+@pytest.mark.parametrize("aid, overrides, test, right, words", WRONG_FIRST_AND_SECOND,
+                         ids=[case[0] for case in WRONG_FIRST_AND_SECOND])
+def test_expected_values_never_come_from_the_students_own_code(tmp_path: Path, aid: str, overrides: dict,
+                                                               test: str, right: float, words: str) -> None:
+    """With the first exercise wrong too, the second's check still expects the right value."""
+    (name,) = notebooks(aid)
+    status, lines = check.check(student_copy(tmp_path, aid, synthetic.solved(aid, name, **overrides)), timeout=60)
+    line = {each.grade_id: each for each in lines}[test]
+    assert status == 1 and line.status == "failed", str(line)
+    assert math.isclose(_expected_in(line.reason), right, rel_tol=1e-9), str(line)
+    assert words in line.reason, str(line)

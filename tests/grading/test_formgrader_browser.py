@@ -11,6 +11,7 @@ Needs the Debian package `chromium` (/usr/bin/chromium); installs nothing itself
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import sys
@@ -101,7 +102,11 @@ def test_flagged_submission_is_flagged_in_formgrader_with_its_reason(formgrader,
     page.get_by_role("link", name=NB2).click()
     comment = page.locator("#single_step_gradient_descent-comment, textarea.comment").first
     comment.wait_for()
-    # formgrader shows nbgrader's auto_comment in the exercise's comment box (as its placeholder text)
+    # formgrader shows nbgrader's auto_comment in the exercise's comment box (as its placeholder text),
+    # filled in by its script after the page has loaded: wait for it
+    with contextlib.suppress(Exception):
+        page.wait_for_function("() => [...document.querySelectorAll('textarea.comment')]"
+                               ".some(e => (e.value || e.placeholder).includes('Flagged'))", timeout=30_000)
     texts = page.locator("textarea.comment").evaluate_all("els => els.map(e => e.value || e.placeholder)")
     assert any("Flagged" in t and "trusted check" in t for t in texts), texts
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
