@@ -10,29 +10,33 @@ from course_kit import show
 
 
 def plot_error_factors(errors: Mapping[float, Sequence[float]], curvature: float) -> None:
-    """|w - w*| per step on a log scale, one line per learning rate, labelled with 1 - eta * L''."""
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    """Left: the signed error w - w* per step. Right: its size on a log scale. One line per learning rate."""
+    fig, (ax_s, ax_l) = plt.subplots(1, 2, figsize=(11.5, 4.2))
     for eta, errs in errors.items():
         factor = 1 - eta * curvature
-        values = np.abs(np.asarray(errs, dtype=float))
+        values = np.asarray(errs, dtype=float)
         steps = np.arange(len(values))
-        shown = values > 0  # an error of exactly zero has no place on a log scale
-        ax.semilogy(steps[shown], values[shown], "o-", markersize=3,
-                    label=f"η = {eta:g}: factor 1 − ηL'' = {factor:+.2f}")
+        label = f"η = {eta:g}: factor 1 − ηL'' = {factor:+.2f}"
+        line, = ax_s.plot(steps, values, "o-", markersize=3, label=label)
+        shown = values != 0  # an error of exactly zero has no place on a log scale
+        ax_l.semilogy(steps[shown], np.abs(values[shown]), "o-", markersize=3, color=line.get_color(), label=label)
         if not shown.all():
             first_zero = int(np.flatnonzero(~shown)[0])
-            ax.annotate(f"η = {eta:g}: exactly at the minimum after {first_zero} step",
-                        (steps[first_zero - 1], values[first_zero - 1]), fontsize=8,
-                        xytext=(10, -18), textcoords="offset points")
-    ax.axhline(abs(next(iter(errors.values()))[0]), color="0.6", linewidth=0.8, linestyle=":")
-    ax.set(title=f"Distance to the minimum per step (L'' = {curvature:g}, limit 2/L'' = {2 / curvature:g})",
-           xlabel="step k", ylabel="|w_k − w*| (log scale)")
-    ax.legend(fontsize=8)
+            ax_l.annotate(f"η = {eta:g}: exactly at the minimum after {first_zero} step",
+                          (steps[first_zero - 1], abs(values[first_zero - 1])), fontsize=8,
+                          xytext=(10, -18), textcoords="offset points")
+    ax_s.axhline(0, color="black", linewidth=0.8)
+    ax_s.set(title="Signed error: the sign of the factor", xlabel="step k", ylabel="w_k − w*")
+    ax_l.axhline(abs(next(iter(errors.values()))[0]), color="0.6", linewidth=0.8, linestyle=":")
+    ax_l.set(title=f"Distance per step (L'' = {curvature:g}, limit 2/L'' = {2 / curvature:g})",
+             xlabel="step k", ylabel="|w_k − w*| (log scale)")
+    ax_s.legend(fontsize=8)
     ends = "; ".join(f"learning rate {eta:g} (factor {1 - eta * curvature:+.2f}) ends at distance "
                      f"{abs(errs[-1]):.3g}" for eta, errs in errors.items())
-    show(fig, "Distance to the minimum against the step number on a log scale, one line per learning rate. "
-              "Each line is straight because every step multiplies the distance by the same factor "
-              f"1 − η·L'': {ends}.")
+    show(fig, "Left: the signed error w − w* against the step number, one line per learning rate; a negative "
+              "factor makes it change sign at every step, jumping across the minimum. Right: its size on a "
+              "log scale, where each line is straight because every step multiplies the distance by the same "
+              f"factor 1 − η·L'': {ends}.")
 
 
 def plot_first_order(etas: Sequence[float], actual: Sequence[float], predicted: Sequence[float],
@@ -45,8 +49,9 @@ def plot_first_order(etas: Sequence[float], actual: Sequence[float], predicted: 
     ax.set(title=f"One step from w = {w:g} (slope g = {slope:.3f}): downhill while η is small",
            xlabel="learning rate η", ylabel="change of the loss")
     ax.legend()
-    uphill = [e for e, a in zip(etas, actual) if a > 0]
-    where = f"the step goes uphill from η = {uphill[0]:.2f} on" if uphill else "every step shown goes downhill"
+    crossing = next((e0 - a0 * (e1 - e0) / (a1 - a0) for e0, e1, a0, a1 in
+                     zip(etas, etas[1:], actual, actual[1:]) if a0 <= 0 < a1), None)  # linear between grid points
+    where = f"the step goes uphill from about η = {crossing:.2f} on" if crossing else "every step shown goes downhill"
     show(fig, "The change of the loss after one gradient step, against the learning rate, beside the "
               "straight line −η·g² that the first-order Taylor expansion predicts. For small η the two "
               f"agree and the loss goes down; for larger η the curvature takes over and {where}.")

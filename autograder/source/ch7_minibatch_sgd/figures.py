@@ -1,4 +1,4 @@
-"""Figures for chapter 7: noisy loss curves, a learning-rate schedule, optimizers on a valley."""
+"""Figures for chapter 7: batch sizes compared, a learning-rate schedule, optimizers on a valley."""
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -11,26 +11,28 @@ from course_kit import show
 COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red"]
 
 
-def plot_batch_sizes(losses: Mapping[str, Sequence[float]], updates_per_epoch: Mapping[str, int],
-                     full_batch_loss: float) -> None:
-    """The loss of every update against the epoch it falls in, one curve per batch size."""
+def plot_batch_sizes(curves: Mapping[str, tuple[Sequence[int], Sequence[Sequence[float]]]],
+                     examples_per_epoch: int) -> None:
+    """The full-data loss above its minimum against the examples processed, one curve per batch size:
+    `curves[label]` is (examples processed, one row per shuffled order); the mean as a line, the lowest
+    to highest over the orders as a band."""
     fig, ax = plt.subplots(figsize=(7.5, 4.4))
-    for (label, values), color in zip(losses.items(), COLORS):
-        epochs = np.arange(1, len(values) + 1) / updates_per_epoch[label]
-        many = len(values) > 500  # the noisiest curve goes behind, faint, so the others stay visible
-        ax.plot(epochs, values, color=color, linewidth=0.6 if many else 1.6, alpha=0.45 if many else 0.95,
-                zorder=1 if many else 3, label=label)
-    ax.axhline(full_batch_loss, color="black", linestyle="--", linewidth=1,
-               label=f"lowest possible loss (least squares): {full_batch_loss:.3f}")
-    ax.set_ylim(0, 8 * full_batch_loss)
-    ax.set(title="Loss of each mini-batch during training", xlabel="epoch", ylabel="mini-batch loss")
+    ends = []
+    for (label, (examples, runs)), color in zip(curves.items(), COLORS):
+        runs = np.asarray(runs, dtype=float)
+        epochs = np.asarray(examples, dtype=float) / examples_per_epoch
+        ax.fill_between(epochs, runs.min(axis=0), runs.max(axis=0), color=color, alpha=0.2, linewidth=0)
+        ax.semilogy(epochs, runs.mean(axis=0), "-", color=color, linewidth=1.4, label=label)
+        ends.append(f"{label}: {runs[:, -1].mean():.2g} after the last epoch")
+    ax.set(title=f"Loss over all {examples_per_epoch} points above its minimum (mean, band: lowest to highest)",
+           xlabel=f"epochs ({examples_per_epoch} examples processed each)", ylabel="full-data loss − lowest (log scale)")
+    ax.title.set_fontsize(10)
     ax.legend(fontsize=8)
-    ends = "; ".join(f"{label}: {updates_per_epoch[label]} updates per epoch, last batch loss {values[-1]:.3g}"
-                     for label, values in losses.items())
-    show(fig, "The loss of every mini-batch against the epoch for several batch sizes, with "
-              f"the lowest possible loss {full_batch_loss:.3f} as a dashed line. Small batches take many cheap "
-              "steps per epoch and fall fastest, but their curve is a wide noisy band; the full batch falls "
-              f"smoothly and slowly: {ends}.")
+    show(fig, "The loss over the whole data set minus its lowest possible value, on a log scale, against the number "
+              "of examples processed, for several batch sizes, each at its own best learning rate: the mean over "
+              "several shuffled orders as a line, the lowest to highest as a band. The small batches fall fastest "
+              "at first and then level off on a noisy floor; the full batch takes one step per epoch and keeps "
+              f"falling: {'; '.join(ends)}.")
 
 
 def plot_schedule(distances: Mapping[str, Sequence[Sequence[float]]], rates: Mapping[str, Sequence[float]]) -> None:

@@ -255,9 +255,10 @@ DOCUMENTED_OUTPUTS = [
         ],
     ),
     # the chapter's own claims in its text: PyTorch's slope is the hand-derived 2.4x, and a second
-    # backward() doubles it
+    # backward() doubles it; the seed's rounded 1.5e+01 is f(-3) = 14.8
     Documented(None, NOTEBOOK, ["x.grad = -7.2   by hand: 2.4 * x = -7.2",
-                                "after a second backward(): x.grad = -14.4 (twice -7.2)"]),
+                                "after a second backward(): x.grad = -14.4 (twice -7.2)",
+                                "first pair: x = -3.0, f(x) = 14.8; last pair: x = -0.00833971, f(x) = 4.00008"]),
 ]
 
 

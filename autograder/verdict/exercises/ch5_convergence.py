@@ -215,6 +215,7 @@ DOCUMENTED_OUTPUTS = [
     Documented(None, NOTEBOOK, [
         "η = 0.25  factor 1 - η·L'' = +0.00   measured error ratio +0.00   error after 12 steps +0",
         "η = 1.05  1 - η·L''(w*) = -1.10   errors after 57 to 60 steps: +0.315, -0.463, +0.315, -0.463",
+        "the step goes uphill from η = 0.9031 on",
         "tolerance 1e-08: stopped after 24 steps at w = 0.6931471771 (ln 2 = 0.6931471806)",
         "from w = -2.0: minimum at w = -1.3008, f(w) = -3.5139",
         "from w = +2.0: minimum at w = +1.1309, f(w) = -1.0702",
