@@ -159,6 +159,8 @@ DOCUMENTED_OUTPUTS = [
         "after 8 epochs: best rate 0.003 loss above the lowest 5.8e-05 (over the 5 orders 1.6e-05 to 9.0e-05)",
         "200              0.0000             0.0000       -    0.1432",
         "the schedule ends closer to the best line in 8 of 8 orders",
+        "RMSProp:  by hand w = 2.052541, b = 0.849176; largest difference from torch.optim.RMSprop: 0.0e+00",
+        "Adam:     by hand w = 2.155255, b = 0.555188; largest difference from torch.optim.Adam: 0.0e+00",
         "tilted valley (chapter 6's): condition number 55.78; after the best rescaling (s = 0.365) 21.95",
         "aligned valley:              condition number 55.78; after the best rescaling (s = 0.134) 1.00",
         "SGD, momentum 0.9:  best learning rate 0.1: median 122 steps (from 122 to 161); "
