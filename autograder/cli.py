@@ -78,8 +78,8 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--student", action="append", default=[], metavar="ID",
                        help="regrade this student's submissions, as --force does for the class, keeping "
                             "everything else as it is (repeat it for several students)")
-    grade.add_argument("--cell-timeout", type=int, default=None, metavar="SECONDS",
-                       help="stop a cell after this long (default: Execute.timeout of the course config)")
+    grade.add_argument("--cell-timeout", type=int, default=limits.CELL_TIMEOUT, metavar="SECONDS",
+                       help="stop a cell after this long (default: %(default)s)")
     grade.add_argument("--seed", type=int, default=None,
                        help="seed of the trusted verdict's random inputs (default: a fresh one per run, "
                             "recorded in grades.csv so a grade can be reproduced)")

@@ -30,14 +30,16 @@ VERDICT_SERVER_CPU_SECONDS = 7 * 24 * 3600
 MAX_NOTEBOOK_FILE_BYTES = 64 * 2**20   # the file itself (as the intake's SUBMITTED_NOTEBOOK_MAX_BYTES)
 MAX_CODE_CHARS = 2 * 2**20             # all code cells together
 MAX_CELL_CHARS = 200_000
-# Each test of the trusted verdict first runs the notebook's student cells, each stopped after the
-# per-cell timeout as nbgrader stops it, all of them within the submission's time limit (added to VERDICT_TEST).
-CELL_TIMEOUT = 30                      # the course's per-cell timeout (nbgrader_config.py: Execute.timeout)
+# The course's per-cell timeout, defined here only: nbgrader's Execute.timeout (nbgrader_config.py reads
+# it), the default of `grade --cell-timeout` and of `check --timeout`, the trusted verdict's and the
+# kernel's limits. Each test of the trusted verdict first runs the notebook's student cells, each stopped
+# after it as nbgrader stops it, all of them within the submission's time limit (added to VERDICT_TEST).
+CELL_TIMEOUT = 30
 
 # nbgrader's run of one submission.
 SUBMISSION_WALL_SECONDS = 600.0       # `grade --time-limit`: the whole submission, wall clock
 MAX_CELL_OUTPUT_CHARS = 4 * 2**20     # kept of one cell's output while it runs (LimitOutput trims further)
-CHECK_CELL_TIMEOUT = 30               # `check --timeout`: a student's own check of a notebook
+CHECK_CELL_TIMEOUT = CELL_TIMEOUT     # `check --timeout`: a student's own check stops a cell as grading does
 
 
 def kernel(cell_timeout: int) -> Limits:
@@ -60,4 +62,4 @@ MAX_ANSWER_ATTACHMENT_BYTES = 8 * 2**20
 
 # The warm kernel sandbox (autograder/sandbox/kernel_zygote.py): memory, files and /tmp of a kernel;
 # each forked kernel sets its own CPU and process caps (kernel(cell_timeout)) and its wall clock is kept.
-KERNEL_ZYGOTE = kernel(30)
+KERNEL_ZYGOTE = kernel(CELL_TIMEOUT)

@@ -1,11 +1,14 @@
 """nbgrader configuration for the course (read by `python -m autograder` and by plain `nbgrader`)."""
+from autograder.limits import CELL_TIMEOUT
+
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.course_id = "gradient-descent"
 c.CourseDirectory.source_directory = "source"
 
-# A cell that runs longer than this is stopped and its test scores zero (the chapters need < 2 s a cell).
-c.Execute.timeout = 30
+# A cell that runs longer than this is stopped and its test scores zero (the chapters need < 2 s a cell);
+# the number is autograder/limits.py's, as `grade --cell-timeout` and the trusted verdict use it.
+c.Execute.timeout = CELL_TIMEOUT
 c.Execute.interrupt_on_timeout = True
 # A failing cell's traceback in Python's plain form (each frame's file, line and code): IPython's
 # default form parses the whole source file of every frame, up to 0.7 s for one error raised inside

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder import limits
 from autograder.paths import PACKAGE_DIR, REPO_ROOT
 from autograder.verdict.program import source_program
 from support import synthetic
@@ -85,6 +87,79 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 def test_no_module_is_over_the_size_limit() -> None:
     sizes = {name: len(path.read_text().splitlines()) for name, path in package_modules().items()}
     assert not {n: s for n, s in sizes.items() if s > MAX_MODULE_LINES}, f"split modules over {MAX_MODULE_LINES} lines"
+
+
+def cell_timeout_defaults(text: str, where: str = "") -> list[str]:
+    """Where `text` writes the course's cell timeout as a number, or turns "not given" into it.
+
+    A number equal to limits.CELL_TIMEOUT on a line about a timeout (or sizing a kernel's limits), other
+    than the definition in limits.py; a `cell_timeout` that defaults to None, or a --...timeout option;
+    `cell_timeout or ...`, `if cell_timeout:` (whether it was given)."""
+    definition = where == "autograder/limits.py"
+
+    def given(test: ast.expr) -> bool:   # `cell_timeout`, `job.cell_timeout`, `not cell_timeout`
+        test = test.operand if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) else test
+        return isinstance(test, ast.Name | ast.Attribute) and "cell_timeout" in ast.unparse(test).lower()
+
+    lines = text.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(text)):
+        line = lines[node.lineno - 1].strip() if hasattr(node, "lineno") else ""
+        if (isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == limits.CELL_TIMEOUT
+                and re.search(r"timeout|\bkernel\(", line, re.IGNORECASE)
+                and not (definition and re.fullmatch(r"CELL_TIMEOUT = \d+(\s*#.*)?", line))):
+            found.append(f"{where}:{node.lineno}: the number itself: {line}")
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            arguments = node.args
+            positional = [*arguments.posonlyargs, *arguments.args]
+            named = positional[len(positional) - len(arguments.defaults):]
+            for arg, default in [*zip(named, arguments.defaults), *zip(arguments.kwonlyargs, arguments.kw_defaults)]:
+                if "cell_timeout" in arg.arg.lower() and isinstance(default, ast.Constant) and default.value is None:
+                    found.append(f"{where}:{node.lineno}: {arg.arg} not given passed on: {line}")
+        elif (isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Constant) and node.value.value is None
+              and "cell_timeout" in ast.unparse(node.target).lower()):
+            found.append(f"{where}:{node.lineno}: not given passed on: {line}")
+        elif (isinstance(node, ast.Call) and any(isinstance(a, ast.Constant) and "timeout" in str(a.value)
+                                                 for a in node.args)
+              and any(k.arg == "default" and isinstance(k.value, ast.Constant) and k.value.value is None
+                      for k in node.keywords)):
+            found.append(f"{where}:{node.lineno}: an option whose default is not given: {line}")
+        elif ((isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and given(node.values[0]))
+              or (isinstance(node, (ast.If, ast.IfExp)) and given(node.test))):
+            found.append(f"{where}:{node.lineno}: not given turned into a default here: {line}")
+    return found
+
+
+def test_the_cell_timeout_default_is_written_once() -> None:
+    """limits.CELL_TIMEOUT is the one place of the course's per-cell timeout: nbgrader's config, the
+    kernel's limits, the trusted verdict (inside the sandbox, through its program), `check` and the
+    command line read it, and "not given" becomes it at the command line only."""
+    found = []
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        if PACKAGE_DIR / "source" not in path.parents and "__pycache__" not in path.parts:
+            found += cell_timeout_defaults(path.read_text(), str(path.relative_to(REPO_ROOT)))
+    assert not found, "read limits.CELL_TIMEOUT instead:\n" + "\n".join(found)
+
+
+def test_the_cell_timeout_scan_finds_what_it_looks_for() -> None:
+    n = limits.CELL_TIMEOUT
+    sample = (f"c.Execute.timeout = {n}\n"
+              f"cell_timeout = Integer({n}, help='').tag(config=True)\n"
+              f"CELL_TIMEOUT = _float(PROGRAM.get('cell_timeout', {n}))\n"
+              f"KERNEL_ZYGOTE = kernel({n})\n"
+              f"def check(path, timeout: int = {n}): pass\n"
+              "def api(work, cell_timeout: int | None = None): pass\n"
+              "def verdict(path, *, cell_timeout=None): pass\n"
+              "class Job:\n    cell_timeout: int | None = None\n"
+              "limit = job.cell_timeout or config.Execute.timeout\n"
+              "if cell_timeout:\n    config.Execute.timeout = int(cell_timeout)\n"
+              f"CELL_TIMEOUT = {n}  # the one\nproc.wait(timeout=10)\nmemory = 3 * 2**{n}\n"
+              "if cell_timeout > 0 or finished(state, cell_timeout): pass\n"
+              "grade.add_argument('--cell-timeout', type=int, default=None)\n"
+              "grade.add_argument('--seed', type=int, default=None)\n")
+    found = cell_timeout_defaults(sample, "autograder/limits.py")
+    assert sorted(int(line.split(":")[1]) for line in found) == [*range(1, 8), 9, 10, 11, 17], found
+    assert cell_timeout_defaults(f"CELL_TIMEOUT = {n}", "autograder/grading/worker.py"), "defined twice"
 
 
 def test_the_grader_starts_without_the_iri_grammar_and_still_rejects_a_malformed_notebook() -> None:

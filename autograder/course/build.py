@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import filecmp
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,13 +20,18 @@ class BuildError(RuntimeError):
     pass
 
 
-def generate_release(course_root: Path) -> Path:
-    """Real `nbgrader generate_assignment` for every assignment; returns the release folder."""
-    api = nbgrader_api(course_root)
+def generate_release(course_root: Path, db_url: str | None = None) -> Path:
+    """Real `nbgrader generate_assignment` for every assignment, its gradebook at `db_url` (default: the
+    config's); returns the release folder. A failure names the error nbgrader's log ends with."""
+    api = nbgrader_api(course_root, db_url)
     for assignment_id in assignments():
         result = api.generate_assignment(assignment_id, force=True, create=True)
         if not result["success"]:
-            raise BuildError(f"nbgrader generate_assignment {assignment_id} failed:\n{result['log']}")
+            log = result.get("log") or ""
+            causes = [line.strip() for line in log.splitlines()
+                      if re.match(r"\s*[\w.]+(Error|Exception|Exit)\b.*", line)]
+            raise BuildError(f"nbgrader generate_assignment {assignment_id} failed: "
+                             f"{causes[-1] if causes else 'see the log below'}\n{log}")
     return course_root / "release"
 
 

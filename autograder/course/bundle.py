@@ -37,11 +37,12 @@ SKIPPED_PARTS = ("__pycache__", ".ipynb_checkpoints")
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)            # fixed, so the same course gives the same zip
 
 
-# What students use (pip names, as in pyproject.toml): the notebooks import numpy, matplotlib, torch and
-# ipywidgets; JupyterLab runs them; nbgrader gives the Validate button, `nbgrader validate` and check.py
-# (which also needs nbclient, jupyter_client and pyzmq: JupyterLab and nbgrader bring them). Every other
-# dependency of pyproject.toml is the instructor's (gradebook database, reports, Dask cluster) and stays out.
-STUDENT_PACKAGES = ("jupyterlab", "nbgrader", "matplotlib", "numpy", "torch", "ipywidgets")
+# What students use (pip names, as in pyproject.toml): the notebooks import numpy, matplotlib, torch,
+# ipywidgets and scikit-learn (chapter 8's digits); JupyterLab runs them; nbgrader gives the Validate
+# button, `nbgrader validate` and check.py (which also needs nbclient, jupyter_client and pyzmq:
+# JupyterLab and nbgrader bring them). Every other dependency of pyproject.toml is the instructor's
+# (gradebook database, reports, Dask cluster) and stays out.
+STUDENT_PACKAGES = ("jupyterlab", "nbgrader", "matplotlib", "numpy", "torch", "ipywidgets", "scikit-learn")
 CONDA_NAMES = {"torch": "pytorch"}  # pip name -> conda-forge name, where they differ
 NUMBER_WORDS = ("no", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven",
                 "Twelve")
@@ -122,6 +123,15 @@ def readme(env_name: str) -> str:
             .replace("<CHECK_TIMEOUT>", str(CHECK_CELL_TIMEOUT)))
 
 
+def check_file(path: Path) -> bytes:
+    """A file of `python check.py`, with the course's cell timeout written in where it is asked for
+    (check.py runs in the zip without autograder/limits.py)."""
+    data = path.read_bytes()
+    if path.name == "check.py" and b"<CHECK_TIMEOUT>" not in data:
+        raise BundleError(f"{path} no longer asks for the course's cell timeout (<CHECK_TIMEOUT>)")
+    return data.replace(b"<CHECK_TIMEOUT>", str(CHECK_CELL_TIMEOUT).encode())
+
+
 def environment_name(text: str) -> str:
     match = re.search(r"^name:\s*(\S+)", text, flags=re.MULTILINE)
     return match.group(1) if match else "gradient-descent"
@@ -137,7 +147,7 @@ def contents() -> dict[str, bytes]:
         f"{TOP}/environment.yml": env.encode(),
         f"{TOP}/binder/environment.yml": env.encode(),  # what Binder (repo2docker) builds
         f"{TOP}/requirements.txt": requirements_txt().encode(),
-        **{f"{TOP}/{name}": path.read_bytes() for name, path in CHECK_FILES.items()},
+        **{f"{TOP}/{name}": check_file(path) for name, path in CHECK_FILES.items()},
     }
     for path in sorted(COURSE_DIR.rglob("*")):
         rel = path.relative_to(COURSE_DIR)

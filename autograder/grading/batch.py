@@ -56,7 +56,7 @@ class GradeOptions:
     db: str | None = None             # gradebook URL (default: sqlite OUT/gradebook.db)
     force: bool = False               # regrade what is already graded
     students: tuple[str, ...] = ()    # regrade what these students handed in (the rest as it is)
-    cell_timeout: int | None = None   # default: Execute.timeout of the course config
+    cell_timeout: int = limits.CELL_TIMEOUT   # per cell: nbgrader's Execute.timeout and the verdict's
     seed: int | None = None           # the trusted verdict's random inputs (default: a fresh one per run)
     time_limit: float = limits.SUBMISSION_WALL_SECONDS
     zygote: bool = True               # kernels forked from a warm sandboxed zygote where it can be had

@@ -117,7 +117,7 @@ def _execute_class():
     return ExecuteShutdownInBackground
 
 
-def autograde_api(work: Path, cell_timeout: int | None, sandboxed: bool = False, zygote: bool = False):
+def autograde_api(work: Path, cell_timeout: int, sandboxed: bool = False, zygote: bool = False):
     """nbgrader's API on one submission's folder; `sandboxed`: the kernel in the sandbox, `zygote`:
     forked from the worker's warm kernel sandbox (sandbox/kernel_zygote.py) instead of started afresh."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -149,8 +149,7 @@ def autograde_api(work: Path, cell_timeout: int | None, sandboxed: bool = False,
     config.Autograde.autograde_preprocessors = [_execute_class(), IgnorePattern, ClearMetadataPreprocessor,
                                                 LimitOutput, SanitizeStudentHTML, SaveAutoGrades,
                                                 AssignLatePenalties, CheckCellMetadata]
-    if cell_timeout:
-        config.Execute.timeout = int(cell_timeout)
+    config.Execute.timeout = int(cell_timeout)
     if sandboxed:
         from autograder.sandbox.kernel import SandboxedKernelManager
 
@@ -159,7 +158,7 @@ def autograde_api(work: Path, cell_timeout: int | None, sandboxed: bool = False,
             from autograder.sandbox.kernel_zygote import ZygoteKernelManager
 
             config.Execute.kernel_manager_class = ZygoteKernelManager
-        config.SandboxedKernelManager.cell_timeout = int(config.Execute.timeout)
+        config.SandboxedKernelManager.cell_timeout = int(cell_timeout)
     use_prompt_client(config)   # no message left unread until the cell's timeout
     config.GenerateFeedback.exporter_class = FeedbackExporter   # its templates compiled once per worker
     # A kernel that died once dies again: report it instead of running the notebook twice.

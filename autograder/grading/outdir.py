@@ -20,6 +20,7 @@ from autograder.grading.handgrades import answer_checksums, flag, keep_or_reset,
 from autograder.grading.intake import Submission
 from autograder.grading.repair import snapshot
 from autograder.grading.worker import Outcome
+from autograder.limits import CELL_TIMEOUT
 from autograder.paths import NBGRADER_CONFIG, SOURCE_DIR, STUDENT_KIT_DIR, assignments
 from autograder.status import TIMED_OUT
 
@@ -181,17 +182,9 @@ class Course:
                        for path in sorted((self.out / kind / aid).glob("*.ipynb"))], building / "rendered-math")
 
     def _generate(self, db_url: str) -> None:
-        from autograder.course.build import BuildError
+        from autograder.course.build import generate_release
 
-        api = nbgrader_api(self.out, db_url)
-        for assignment_id in assignments():
-            result = api.generate_assignment(assignment_id, force=True, create=True)
-            if not result["success"]:
-                log = result.get("log") or ""
-                causes = [line.strip() for line in log.splitlines()
-                          if re.match(r"\s*[\w.]+(Error|Exception|Exit)\b.*", line)]
-                raise BuildError(f"nbgrader generate_assignment {assignment_id} failed: "
-                                 f"{causes[-1] if causes else 'see the log below'}\n{log}")
+        generate_release(self.out, db_url)
 
     def _prepare_gradebook(self) -> None:
         stamp = self.grading / ("gradebook-" + hashlib.sha256(self.db_url.encode()).hexdigest()[:12])
@@ -255,7 +248,7 @@ class Course:
 
 
 def record(gb, course: Course, submission: Submission, outcome: Outcome, key: str,
-           cell_timeout: int | None = None, time_limit: float | None = None) -> dict:
+           cell_timeout: int = CELL_TIMEOUT, time_limit: float | None = None) -> dict:
     """Write one finished submission into the gradebook and OUT; return its state."""
     sid, aid = submission.student_id, submission.assignment_id
     out = course.out
@@ -329,7 +322,11 @@ def _has_hand_grades(gb, aid: str, sid: str) -> bool:
 def open_gradebook(course: Course):
     from nbgrader.api import Gradebook
 
-    return Gradebook(course.db_url, course_id())
+    from autograder.grading.gradebook_indexes import add_indexes
+
+    gb = Gradebook(course.db_url, course_id())
+    add_indexes(gb)   # one submission's rows found without reading the class's
+    return gb
 
 
 def add_students(gb, student_ids: list[str]) -> None:
@@ -348,10 +345,12 @@ def course_id() -> str:
     return nbgrader_config(Path(".")).CourseDirectory.course_id or "default_course"
 
 
-def finished(state: dict | None, key: str, cell_timeout: int | None, time_limit: float | None = None) -> bool:
+def finished(state: dict | None, key: str, cell_timeout: int, time_limit: float | None = None) -> bool:
     """Graded before, from the same notebooks and course source (a time-out only under the same limits:
-    --cell-timeout and --time-limit, recorded with the row as its seed is)."""
+    --cell-timeout and --time-limit, recorded with the row as its seed is). A row recorded without a
+    cell timeout (as rows graded without --cell-timeout once were) was graded with the default."""
     if not state or state.get("key") != key:
         return False
-    return state.get("status") != TIMED_OUT or (state.get("cell_timeout") == cell_timeout
+    recorded = state.get("cell_timeout")
+    return state.get("status") != TIMED_OUT or ((CELL_TIMEOUT if recorded is None else recorded) == cell_timeout
                                                  and state.get("time_limit") == time_limit)

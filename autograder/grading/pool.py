@@ -279,8 +279,3 @@ class Pool:
     def __exit__(self, *exc) -> None:
         self.close()
 
-
-def run_jobs(jobs: list[Job], workers: int, time_limit: float, log_dir: Path) -> Iterator[Outcome]:
-    """Grade `jobs` on `workers` worker processes; yield outcomes as they finish."""
-    with Pool(min(workers, len(jobs)), log_dir) as pool:
-        yield from pool.run(jobs, time_limit)

@@ -3,7 +3,7 @@
 `grade_submission` is the whole per-submission step. It touches nothing but its own work folder
 (a copy of the pristine gradebook, the submitted notebooks, nbgrader's autograded/ and feedback/
 output) and returns everything the batch needs as plain data. It runs in a worker process
-(`python -m autograder.grading.worker`, see `grading_pool`) that has imported nbgrader once.
+(`python -m autograder.grading.worker`, see `Pool` in pool.py) that has imported nbgrader once.
 Where the machine can sandbox, the student's code runs only in sandboxes: the notebook's kernel and
 the trusted verdict's tests, both forked from the worker's kernel zygote (sandbox/kernel_zygote.py), or
 else a fresh sandboxed kernel and the worker's warm verdict server (verdict/server.py).
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograder.grading.nbgrader_steps import autograde_api, failure, finish_kernel_shutdowns, timed_out_cells
-from autograder.limits import SUBMISSION_WALL_SECONDS
+from autograder.limits import CELL_TIMEOUT, SUBMISSION_WALL_SECONDS
 from autograder.status import AUTOGRADE_FAILED, FLAGGED, NBGRADER_FINISHED, OK, TIMED_OUT, UNCONFIRMED
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class Job:
     notebooks: dict[str, str]     # notebook name (no .ipynb) -> path of the submitted file
     template: str                 # folder holding source/ and the pristine gradebook.db
     workdir: str                  # throwaway folder for this submission (created here)
-    cell_timeout: int | None = None
+    cell_timeout: int = CELL_TIMEOUT   # `grade --cell-timeout`, resolved by the command line
     feedback: bool = True
     seed: int | None = None       # the trusted verdict's random inputs (logged, so a grade can be reproduced)
     slimmed: str = ""             # set by prepare_workdir: what the graded copy left out
@@ -159,11 +159,10 @@ def grade_isolated(job: Job) -> Outcome:
     from autograder.sandbox import kernel_zygote
 
     zygote = job.zygote and kernel_zygote.ready()
-    cell_timeout = job.cell_timeout or _configured_cell_timeout()
 
     def verdicts(runner) -> dict:
         return {name: trusted_verdict(path, job.assignment_id, name, seed=seed, jobs=1, runner=runner,
-                                      cell_timeout=cell_timeout, time_limit=job.time_limit)
+                                      cell_timeout=job.cell_timeout, time_limit=job.time_limit)
                 for name, path in job.notebooks.items()}
 
     # With a kernel zygote its sandbox runs the tests too, first: the kernel it forks next is then not
@@ -231,12 +230,6 @@ def grade_isolated(job: Job) -> Outcome:
     return outcome
 
 
-def _configured_cell_timeout() -> int:
-    from autograder.course.coursedir import nbgrader_config
-
-    return int(nbgrader_config(Path(".")).Execute.timeout)
-
-
 def feedback_with_final_scores(job: Job, outcome: Outcome) -> None:
     """nbgrader's feedback, made after the trusted verdict's scores replace the in-kernel ones."""
     from nbgrader.api import MissingEntry
@@ -264,7 +257,7 @@ def feedback_with_final_scores(job: Job, outcome: Outcome) -> None:
 def grade_with_nbgrader(job: Job, sandboxed: bool, feedback: bool = True, zygote: bool = False) -> Outcome:
     """nbgrader autograde (sanitize + execute in a fresh kernel) and generate_feedback, for one
     student's one assignment, in `job.workdir`. Never raises for anything the student handed in.
-    `sandboxed`: the kernel runs in the sandbox (autograder/sandboxed_kernel.py). `feedback`: make
+    `sandboxed`: the kernel runs in the sandbox (autograder/sandbox/kernel.py). `feedback`: make
     the feedback now (the trusted verdict makes it itself, once its scores are in).
 
     The used kernel may still be shutting down when this returns: a process that grades and then
@@ -298,8 +291,7 @@ def grade_with_nbgrader(job: Job, sandboxed: bool, feedback: bool = True, zygote
     stopped = [cell for nb in outcome.notebooks for cell in nb.timed_out_cells]
     if stopped:
         outcome.status = TIMED_OUT
-        limit = job.cell_timeout or api.config.Execute.timeout
-        outcome.reason = f"stopped after {limit} s in {', '.join(stopped)}; the other cells were graded"
+        outcome.reason = f"stopped after {job.cell_timeout} s in {', '.join(stopped)}; the other cells were graded"
 
     if job.feedback and feedback:
         made = api.generate_feedback(job.assignment_id, job.student_id, force=True)

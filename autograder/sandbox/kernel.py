@@ -1,4 +1,4 @@
-"""A Jupyter kernel manager whose kernel runs in the sandbox (autograder/sandbox.py).
+"""A Jupyter kernel manager whose kernel runs in the sandbox (autograder/sandbox/run.py).
 
 nbgrader itself stays in the grader's process (warm, trusted, with the gradebook); only the
 kernel, the one place the student's code runs, is sandboxed. It sees a scratch copy of the
@@ -28,7 +28,7 @@ from autograder.sandbox import storage
 from autograder.sandbox.run import BASE_ENV, SANDBOX_WORKDIR, sandboxed_argv
 
 KERNEL_CONNECTION_FILE = "kernel.json"
-KERNEL_ARGUMENTS_FILE = "kernel-arguments.json"  # a forked kernel's command-line options (kernel_child.py)
+KERNEL_ARGUMENTS_FILE = "kernel-arguments.json"  # a forked kernel's options (verdict/inside/kernel_child.py)
 SOCKETS = "ipc"  # socket path prefix inside the scratch folder
 
 
@@ -55,7 +55,8 @@ def kernel_options(kw: dict[str, Any]) -> list[str]:
 class SandboxedKernelManager(AsyncKernelManager):
     """AsyncKernelManager that starts the kernel under bubblewrap, in a scratch copy of its folder."""
 
-    cell_timeout = Integer(30, help="nbgrader's cell timeout, to size the kernel's limits").tag(config=True)
+    cell_timeout = Integer(limits.CELL_TIMEOUT, help="nbgrader's cell timeout, to size the kernel's limits"
+                           ).tag(config=True)
 
     _scratch: Path | None = None
 

@@ -2,6 +2,8 @@
 so a process group is not enough)."""
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 
 import psutil
@@ -16,8 +18,14 @@ def descendants(pid: int) -> list[int]:
 
 
 def kill_tree(proc: subprocess.Popen) -> None:
-    """SIGKILL `proc` and everything below it, then reap `proc`."""
-    for pid in [*descendants(proc.pid), proc.pid]:
+    """SIGKILL `proc` and everything below it, then reap `proc`. Its process group goes too, if it leads
+    one: what it started that left the tree by a double fork goes with it."""
+    below = descendants(proc.pid)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)   # a group of that number exists only if `proc` leads it
+    except (ProcessLookupError, PermissionError):
+        pass
+    for pid in [*below, proc.pid]:
         try:
             psutil.Process(pid).kill()
         except psutil.Error:

@@ -26,7 +26,6 @@ import functools
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -37,9 +36,11 @@ from pathlib import Path
 
 from autograder.limits import Limits
 from autograder.sandbox import seccomp, storage
+from autograder.sandbox.processes import kill_tree
 from autograder.sandbox.results import killed_reason
 
 SANDBOX_WORKDIR = "/sandbox"   # where the submission directory appears inside the sandbox
+PROBE_SECONDS = 30             # a sandbox that cannot run /bin/true in this long is taken as missing
 _UID_BASE = 1_700_000_000      # fresh user ids are drawn from [_UID_BASE, _UID_BASE + _UID_SPAN)
 _UID_SPAN = 100_000_000
 
@@ -101,7 +102,8 @@ def mode() -> str:
             argv = _build_argv(["/bin/true"], Path(probe), Limits(), candidate, uid=_fresh_uid())
             try:
                 ok = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, env=dict(BASE_ENV), timeout=30).returncode == 0
+                                    stderr=subprocess.DEVNULL, env=dict(BASE_ENV),
+                                    timeout=PROBE_SECONDS).returncode == 0
             except (OSError, subprocess.TimeoutExpired):
                 ok = False
         if ok:
@@ -377,21 +379,10 @@ def _run(full: list[str], limits: Limits, input: str | bytes | None) -> Result:
                 rc = proc.wait(timeout=limits.wall_seconds)
             except subprocess.TimeoutExpired:
                 timed_out = True
-                _kill_tree(proc)
+                kill_tree(proc)
                 rc = proc.wait()
         wall = time.monotonic() - start
         stdout, out_size = _read_capped(out_path, limits.output_bytes)
         stderr, err_size = _read_capped(err_path, limits.output_bytes)
     reason = killed_reason(rc, timed_out, limits, max(out_size, err_size), wall, stderr)
     return Result(rc, stdout, stderr, timed_out, reason, wall, tuple(describe_protections()))
-
-
-def _kill_tree(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.kill()
-    except ProcessLookupError:
-        pass

@@ -233,7 +233,7 @@ def run_exercise(program: SourceProgram, exercise: Exercise, submission: Submiss
 def trusted_verdict(submission_path: Path | str, assignment_id: str, notebook: str,
                     seed: int | None = None, limits: Limits | None = None,
                     jobs: int | None = None, runner: Runner | None = None,
-                    cell_timeout: float | None = None,
+                    cell_timeout: float = CELL_TIMEOUT,
                     time_limit: float = SUBMISSION_WALL_SECONDS) -> dict[str, TestVerdict]:
     """Points per autograded test cell (grade_id of the source) for one submitted notebook.
 
@@ -259,7 +259,7 @@ def trusted_verdict(submission_path: Path | str, assignment_id: str, notebook: s
         submission = read_submission(Path(submission_path), program)
     except (OSError, ValueError) as e:
         return {t: TestVerdict(0.0, c.points, f"submission unusable: {e}", seed) for t, c in program.tests.items()}
-    timeout = float(cell_timeout or CELL_TIMEOUT)
+    timeout = float(cell_timeout)
     jobs = jobs or min(2, os.cpu_count() or 1)
     order = sorted(program.tests, key=lambda t: program.tests[t].index)
     if jobs == 1:  # in this thread: a warm server started here must outlive the call (bwrap dies with its thread)
@@ -270,25 +270,3 @@ def trusted_verdict(submission_path: Path | str, assignment_id: str, notebook: s
                                   time_limit) for t in order}
         return {t: futures[t].result() for t in order}
 
-
-def score(verdicts: dict[str, TestVerdict]) -> tuple[float, float]:
-    """(points earned, points possible)."""
-    return (sum(v.points for v in verdicts.values()), sum(v.max_points for v in verdicts.values()))
-
-
-def _main(argv: list[str] | None = None) -> int:
-    import argparse
-    parser = argparse.ArgumentParser(description="trusted verdict of one submitted notebook")
-    parser.add_argument("submission")
-    parser.add_argument("assignment_id")
-    parser.add_argument("notebook")
-    parser.add_argument("--seed", type=int)
-    args = parser.parse_args(argv)
-    verdicts = trusted_verdict(args.submission, args.assignment_id, args.notebook, args.seed)
-    for test_id, v in verdicts.items():
-        print(f"{test_id}: {v.points:g}/{v.max_points:g}  {v.reason}  (seed {v.seed})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main())

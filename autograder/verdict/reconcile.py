@@ -1,10 +1,10 @@
 """Two results for every isolated submission, and what to record when they disagree.
 
-1. nbgrader's own autograde, with the kernel in the sandbox (autograder/sandboxed_kernel.py): the
+1. nbgrader's own autograde, with the kernel in the sandbox (autograder/sandbox/kernel.py): the
    student's code runs there and can only change its own, *in-kernel* result (a test cell that
    prints nothing passes, whatever the cell really checked).
-2. The trusted verdict (autograder/verdict.py): the student's solution cells called on randomized
-   inputs in a sandboxed child that returns plain data, judged in the grader's process.
+2. The trusted verdict (autograder/verdict/program.py): the student's solution cells called on
+   randomized inputs in a sandboxed child that returns plain data, judged in the grader's process.
 
 `reconcile` records the trusted verdict for every autograded test and sorts the disagreements:
 nbgrader gave points the verdict does not confirm (the in-kernel test was fooled, or is weaker):

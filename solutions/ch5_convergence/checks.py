@@ -86,9 +86,9 @@ def check_find_minimum(find_minimum: Callable) -> None:
         call = "find_minimum(f, 0.0, 0.1, 2) with f(w) = (w - 3)²"
         got = require_float(find_minimum(quadratic, 0.0, 0.1, 2), call)
         require_close(got, 3 - 3 * 0.8 ** 2, call, {  # each step multiplies w - 3 by 1 - 2·0.1
-            "the steps went uphill: subtract learning_rate * w.grad": 3 - 3 * 1.2 ** 2,
-            "the gradients piled up: reset w.grad (w.grad = None, or w.grad.zero_()) after each step, "
-            "or backward() adds the new gradient to the old one": 1.68,
+            "the steps went uphill: w moved with its gradient instead of against it": 3 - 3 * 1.2 ** 2,
+            "the gradients piled up: w.grad was not cleared between the steps, so each backward() added "
+            "the new gradient to the old one": 1.68,
             "w never moved: update it in place (w -= ...) inside `with torch.no_grad():`": 0.0,
             "that is one step: is the return statement inside the loop?": 3 - 3 * 0.8,
         }, rel_tol=1e-5)
@@ -103,3 +103,24 @@ def check_find_minimum(find_minimum: Callable) -> None:
                 "that is the local maximum between the two minima: the steps went uphill": float(middle),
             }, rel_tol=1e-4)
     run_check("find_minimum", check)
+
+
+def check_predicted_steps(predicted_steps: float) -> None:
+    def check() -> None:
+        got = require_float(predicted_steps, "predicted_steps")
+        w, measured = 0.0, 0
+        while abs(w - 2.0) >= 1e-6:
+            w, measured = w - 0.05 * (6 * w - 12), measured + 1
+        if abs(got - measured) <= 1:
+            return
+        for value, why in [
+            (89.3, "that is the count for a factor 0.85: L'' of 3w² is 6, the factor 2 of the square is missing"),
+            (282.6, "that is the count for a factor 0.95: the factor is 1 − η·L'', not 1 − η"),
+            (38.7, "that is the count from a distance of 1: the descent starts 2 away from the minimum w* = 2"),
+            (45.7, "that is when the slope 6·(w − 2) falls below 1e-6; the question is about the distance"),
+        ]:
+            if abs(got - value) <= 1:
+                raise CheckFailed(f"predicted_steps = {got:g}: {why}.")
+        raise CheckFailed(f"predicted_steps = {got:g} is more than one step from the measurement: the distance "
+                          "is multiplied by |1 − η·L''| at every step; count the steps until it is below 1e-6.")
+    run_check("predicted_steps", check)

@@ -2,7 +2,7 @@
 
 Each case is a folder here holding `case.json` and one `<grade_id>.py` (or `.ipy`, for cells with
 IPython magics) per solution cell it answers (every other solution cell gets the source's reference
-answer, via autograder/synthetic.py); files starting with `_` are extra code a mutation uses.
+answer, via tests/support/synthetic.py); files starting with `_` are extra code a mutation uses.
 `case.json` says:
 
     assignment, notebook      which notebook of the release the submission is made from

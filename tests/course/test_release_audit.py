@@ -6,11 +6,23 @@ so new chapters are audited without changing this test.
 A line of a solution region (or hidden-test region) counts as *distinctive* unless the instructor's
 own non-secret material has it too (the notebook's other cells, the helper modules shipped to
 students): `w = w - eta * grad(w)` in a helper module is teaching, not a leak.
+
+The helper modules themselves (checks.py, figures.py, course_kit.py: every .py file shipped next to a
+notebook) are read as code: every function, private ones too, every string and every comment is
+compared with the solution code whatever the names (see `audit_helper_code`), so a failure message
+that spells out `x - x.mean()` or `velocity = momentum * velocity + gradient` fails the audit.
 """
 from __future__ import annotations
 
+import ast
+import builtins
+import io
 import json
+import keyword
+import re
 import shutil
+import tokenize
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -63,6 +75,7 @@ class SourceSecrets:
         self.solution_blocks: list[tuple[str, list[str]]] = []
         self.hidden_blocks: list[tuple[str, list[str]]] = []
         self.markdown_answers: list[tuple[str, list[str]]] = []
+        self.public_cells: dict[str, list[str]] = {}  # chapter -> what its notebook shows outside secrets
         public: set[str] = set()
         for helper in list(source_dir.rglob("*.py")) + list(kit_dir.glob("*.py")):
             public |= {_norm(line) for line in helper.read_text().split("\n")}
@@ -84,6 +97,7 @@ class SourceSecrets:
                 sol_regions, rest = split_regions(text, SOLUTION)
                 hid_regions, rest = split_regions("\n".join(rest), HIDDEN)
                 public |= set(rest)
+                self.public_cells.setdefault(nb_path.relative_to(source_dir).parts[0], []).append("\n".join(rest))
                 for region in sol_regions:
                     block = [line for line in region if _meaningful(line)]
                     self.solution_blocks.append((f"{where}:{gid}", block))
@@ -165,6 +179,110 @@ def audit_solutions(solutions_dir: Path, secrets: SourceSecrets) -> list[str]:
     return problems
 
 
+# ----------------------------------------------------------------------------- helper modules, read as code
+
+# Code is compared token by token: every name of the code's own becomes a placeholder, by order of first
+# appearance (attribute names, keywords, builtins and the modules the notebooks import stay as they are),
+# and whitespace goes, so `velocity = momentum * velocity + gradient` and `v=beta*v+g` are the same.
+TOKEN = re.compile(r"[A-Za-z_]\w*|\d+(?:\.\d+)?(?:e-?\d+)?|\*\*=?|//=?|->|[-+*/@%<>!=]=|[-+*/@%<>=~^&|()\[\]{}.,:]")
+KEPT = frozenset(keyword.kwlist) | frozenset(dir(builtins)) | {"torch", "math", "np", "numpy", "random"}
+OPERATORS = frozenset("= += -= *= /= @= **= //= + - * / @ ** // %".split())
+LITERAL = re.compile(r"\d|None$|True$|False$")
+MIN_TOKENS = 5
+
+
+def shape(tokens: Sequence[str]) -> tuple[str, ...]:
+    names: dict[str, str] = {}
+    return tuple(names.setdefault(t, f"«{len(names)}»") if (t[0].isalpha() or t[0] == "_") and t not in KEPT
+                 and not (i and tokens[i - 1] == ".") else t for i, t in enumerate(tokens))
+
+
+def solution_pieces(line: str) -> list[str]:
+    """A solution line without its comment, and the expression it returns or assigns (what a message would
+    spell out)."""
+    try:
+        comments = [t for t in tokenize.generate_tokens(io.StringIO(line).readline) if t.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError):
+        comments = []
+    line = line[:comments[0].start[1]].rstrip() if comments else line
+    try:
+        node = ast.parse(line).body[0]
+    except SyntaxError:  # `for ...:`, `with ...:`
+        return [line]
+    value = getattr(node, "value", None) if isinstance(node, (ast.Return, ast.Assign, ast.AugAssign)) else None
+    return [line] + ([ast.get_source_segment(line, value)] if value is not None else [])
+
+
+def distinctive(code: tuple[str, ...]) -> bool:
+    """Long enough, a name of its own, an operator, and more than a bare shape like `a = f(b, c)` or
+    `a - b * c`: an attribute, a number, None/True/False, or three operators."""
+    operators = sum(t in OPERATORS for t in code)
+    specific = operators >= 3 or "." in code or any(LITERAL.match(t) for t in code)
+    return len(code) >= MIN_TOKENS and any(t.startswith("«") for t in code) and operators > 0 and specific
+
+
+def as_code(text: str) -> str:
+    """A notebook's text with its math read as code: 2(w - 3) is 2 * (w - 3), (w - 3)^2 is (w - 3) ** 2."""
+    return re.sub(r"(\d)\s*\(", r"\1 * (", text).replace("^", "**")
+
+
+def windows(text: str, lengths: set[int]) -> list[tuple[int, tuple[str, ...]]]:
+    """(position, shape) of every run of tokens of one of these lengths (a prefix of a longer run's shape
+    is the shorter run's shape: names are numbered by first appearance)."""
+    tokens, top = TOKEN.findall(text), max(lengths, default=0)
+    return [(i, full[:n]) for i in range(len(tokens)) for full in [shape(tokens[i:i + top])]
+            for n in lengths if n <= len(full)]
+
+
+class SolutionShapes:
+    """The distinctive shapes of every solution line and expression, each with where it comes from, and what
+    each chapter's notebook shows outside its secret regions (there a shape is taught, not secret)."""
+
+    def __init__(self, secrets: SourceSecrets) -> None:
+        found: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+        for origin, block in secrets.solution_blocks:
+            for line in block:
+                for piece in solution_pieces(line):
+                    code = shape(TOKEN.findall(piece))
+                    if distinctive(code):
+                        found.setdefault(code, []).append((origin, piece))
+        self.lengths = {len(code) for code in found}
+        self.taught = {aid: {code for text in texts for _, code in windows(as_code(text), self.lengths)}
+                       for aid, texts in secrets.public_cells.items()}
+        self.origins = {code: [(origin, piece) for origin, piece in where
+                               if code not in self.taught.get(origin.split("/")[0], set())]
+                        for code, where in found.items()}
+        self.origins = {code: where for code, where in self.origins.items() if where}
+
+
+def helper_units(path: Path) -> list[tuple[str, str]]:
+    """(name, text) of each top-level definition or statement of a module, with the comments after it."""
+    text = path.read_text()
+    lines = text.split("\n")
+    nodes = ast.parse(text).body
+    starts = [min([n.lineno] + [d.lineno for d in getattr(n, "decorator_list", [])]) - 1 for n in nodes]
+    bounds = [0] + starts[1:] + [len(lines)]
+    return [(getattr(n, "name", f"line {n.lineno}"), "\n".join(lines[bounds[k]:bounds[k + 1]]))
+            for k, n in enumerate(nodes)]
+
+
+def audit_helper_code(course_dir: Path, secrets: SourceSecrets) -> list[str]:
+    """Every solution line or expression found in a helper module shipped to students (`course_dir/<chapter>/`),
+    unless that chapter's notebook shows it too."""
+    shapes = SolutionShapes(secrets)
+    problems = set()
+    for path in sorted(course_dir.rglob("*.py")):
+        shown = shapes.taught.get(path.relative_to(course_dir).parts[0], set())
+        for unit, text in helper_units(path):
+            tokens = TOKEN.findall(text)
+            for i, code in windows(text, shapes.lengths):
+                if code in shapes.origins and code not in shown:
+                    origin, piece = shapes.origins[code][0]
+                    problems.add(f"{path.relative_to(course_dir)}:{unit}: {' '.join(tokens[i:i + len(code)])!r} "
+                                 f"is the solution code {piece!r} ({origin})")
+    return sorted(problems)
+
+
 @pytest.fixture(scope="module")
 def secrets() -> SourceSecrets:
     return SourceSecrets()
@@ -221,3 +339,49 @@ def test_the_audit_catches_planted_leaks(secrets: SourceSecrets, tmp_path: Path,
         helper = next(solutions.rglob("checks.py"))
         helper.write_text(helper.read_text() + "\n" + next(iter(secrets.hidden_lines)) + "\n")
         assert audit_solutions(solutions, secrets), "planted hidden line in solutions/ not found"
+
+
+def test_shipped_helpers_hold_no_solution_code(secrets: SourceSecrets) -> None:
+    assert audit_helper_code(COURSE_DIR, secrets) == []
+
+
+# What chapter 6's checks once said: failure messages that hand over the solution line.
+HISTORIC_CH6_MESSAGES = '''
+
+def _historic_messages():
+    return ["changed x itself: return a new tensor, x - x.mean(), instead of subtracting in place",
+            "the velocity forgot the old one: velocity = momentum * velocity + gradient"]
+'''
+
+
+def test_the_helper_audit_catches_messages_that_spell_out_the_answer(secrets: SourceSecrets, tmp_path: Path) -> None:
+    helper = tmp_path / "course" / "ch6_valleys" / "checks.py"
+    helper.parent.mkdir(parents=True)
+    helper.write_text((COURSE_DIR / "ch6_valleys" / "checks.py").read_text() + HISTORIC_CH6_MESSAGES)
+    found = audit_helper_code(tmp_path / "course", secrets)
+    for spelled in ("'x - x . mean ( )'", "'velocity = momentum * velocity + gradient'"):
+        assert any(f.startswith("ch6_valleys/checks.py:_historic_messages: " + spelled) for f in found), found
+
+
+def test_the_helper_audit_catches_renamed_solution_code_anywhere(secrets: SourceSecrets, tmp_path: Path) -> None:
+    """Every distinctive solution line or expression, with names of its own and spaces between its tokens,
+    as the code of a private function, in a message string and in a comment: each is found."""
+    shapes = SolutionShapes(secrets)
+    assert shape(TOKEN.findall("x - x.mean()")) in shapes.origins
+    assert shape(TOKEN.findall("v = beta * v + g")) in shapes.origins
+    planted: dict[str, list[str]] = {}
+    for k, (code, where) in enumerate(shapes.origins.items()):
+        renamed = " ".join(f"q{t[1:-1]}" if t.startswith("«") else t for t in code)
+        names = sorted({t for t in renamed.split() if re.fullmatch(r"q\d+", t)})
+        planted.setdefault(where[0][0].split("/")[0], []).append(
+            f"\n\ndef _planted_code_{k}({', '.join(f'{n}=None' for n in names)}):\n    {renamed}\n"
+            f"\n\ndef _planted_message_{k}():\n    return \"a mistake: {renamed}, as the check says\"\n"
+            f"\n\ndef _planted_comment_{k}():\n    # {renamed}\n    return None\n")
+    for aid, code in planted.items():
+        helper = tmp_path / "course" / aid / "figures.py"
+        helper.parent.mkdir(parents=True)
+        helper.write_text("".join(code))
+    found = audit_helper_code(tmp_path / "course", secrets)
+    for k in range(len(shapes.origins)):
+        for unit in (f"_planted_code_{k}", f"_planted_message_{k}", f"_planted_comment_{k}"):
+            assert any(f":{unit}: " in f for f in found), (unit, list(shapes.origins)[k])

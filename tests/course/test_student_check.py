@@ -1,7 +1,7 @@
 """`python -m autograder check NOTEBOOK`: one line per exercise, in plain words; and nbgrader's Validate.
 
-Notebooks are made from the release with `autograder.synthetic`: solved, half done, and with each
-plausible wrong answer from `synthetic.WRONG_ANSWERS`.
+Notebooks are made from the release with tests/support/synthetic.py: solved, half done, and with
+each plausible wrong answer from `synthetic.WRONG_ANSWERS`.
 """
 from __future__ import annotations
 
@@ -151,6 +151,19 @@ def test_wrong_answer_is_named_in_plain_words(wrong_results: dict, wrong: synthe
             assert line.status == "passed", f"{line} (only {wrong.loses} should fail)"
 
 
+@pytest.mark.parametrize("honest", synthetic.HONEST_ANSWERS,
+                         ids=[f"{h.assignment_id}-{h.label}" for h in synthetic.HONEST_ANSWERS])
+def test_honest_answer_in_another_form_passes(tmp_path: Path, honest: synthetic.HonestAnswer) -> None:
+    """Another accepted convention (momentum's velocity with the learning rate inside it, gradients cleared
+    at the start of the step) passes every visible check."""
+    (name,) = notebooks(honest.assignment_id)
+    nb = synthetic.solved(honest.assignment_id, name, **{honest.cell_id: honest.source})
+    status, lines = check.check(student_copy(tmp_path, honest.assignment_id, nb), timeout=60)
+    autograded = [line for line in lines if line.autograded]
+    assert status == 0 and autograded and all(line.status == "passed" for line in autograded), \
+        [str(line) for line in lines]
+
+
 # nbgrader's own Validate (the JupyterLab Validate button runs the same code)
 def nbgrader_validate(path: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
@@ -256,6 +269,42 @@ def test_an_endless_loop_costs_one_timeout(tmp_path: Path) -> None:
     # the progress line named the cell it was running
     assert f"running cell {stopped} (test_single_step_gradient_descent)" in result.stderr, result.stderr
     assert f"running cell {cell_number(nb, 'test_gradient_descent')}" not in result.stderr, "a later cell ran"
+
+
+def test_check_timeout_reaches_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check --timeout S` (and `python check.py --timeout S` in the zip) is the run's per-cell limit; the
+    course's cell timeout when not given."""
+    from autograder import cli
+    from autograder.limits import CELL_TIMEOUT, CHECK_CELL_TIMEOUT
+
+    seen: list[int] = []
+    monkeypatch.setattr(check, "main", lambda *, notebook, timeout: seen.append(timeout) or 0)
+    for run in (lambda *argv: cli.main(["check", *argv]), lambda *argv: check.command_line(list(argv))):
+        assert run("nb.ipynb", "--timeout", "7") == 0
+        assert run("nb.ipynb") == 0
+    assert seen == [7, CHECK_CELL_TIMEOUT] * 2 and CHECK_CELL_TIMEOUT == CELL_TIMEOUT
+
+
+def test_check_timeout_stops_an_endless_solution_cell_after_that_long(tmp_path: Path) -> None:
+    """A solution cell that never ends is stopped after --timeout seconds, long before the default."""
+    from autograder.limits import CHECK_CELL_TIMEOUT
+
+    aid, name = "ch1_the_idea", "the_idea"
+    nb = synthetic.solved(aid, name, gradient_steps="while True:\n    pass\n")
+    endless = f"cell {cell_number(nb, 'gradient_steps')} (exercise gradient_steps)"
+    path = student_copy(tmp_path, aid, nb)
+    started = time.monotonic()
+    result = run_cli(path, "--timeout", "3", timeout=150)
+    elapsed = time.monotonic() - started
+    print(f"checked an endless solution cell with --timeout 3 in {elapsed:.1f} s")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{endless} ran longer than 3 s and was stopped (an endless loop?)" in result.stdout, result.stdout
+    lines = parse(result.stdout)
+    assert lines["test_loss"] == "passed", "the cells above it ran"
+    assert lines["test_gradient_steps"].startswith(f"not run: {endless} ran longer than 3 s"), lines
+    # at least the given timeout (the cell was let run that long), and nowhere near the default: the
+    # kernel's start and the cells above it take a few seconds
+    assert 3 <= elapsed < CHECK_CELL_TIMEOUT, f"{elapsed:.1f} s"
 
 
 def _expected_in(reason: str) -> float:

@@ -1,7 +1,9 @@
 """Real nbgrader (generate_assignment, autograde) proves that the hidden tests bite.
 
 (a) the release copy unchanged scores 0 autograded points; (b) the reference scores every
-autograded point; (c) each plausible wrong answer loses exactly its exercise's points.
+autograded point; (c) each plausible wrong answer loses exactly its exercise's points; (d) each
+honest answer in another accepted form (another momentum convention, gradients cleared at the start
+of the step) scores every point.
 """
 from __future__ import annotations
 
@@ -28,6 +30,10 @@ def student_id(label: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
+def honest_id(honest: synthetic.HonestAnswer) -> str:
+    return student_id(f"honest-{honest.cell_id}-{honest.label}")
+
+
 def prepare(root: Path, aid: str) -> dict[str, dict]:
     """A course dir for one assignment with its release generated and its submissions in place."""
     stage_source(root)
@@ -44,6 +50,10 @@ def prepare(root: Path, aid: str) -> dict[str, dict]:
         cases[sid] = {"wrong": wrong}
         nb = synthetic.solved(aid, nb_name, **{wrong.cell_id: wrong.source})
         synthetic.write(nb, root / "submitted" / sid / aid / f"{nb_name}.ipynb")
+    for honest in synthetic.HONEST_ANSWERS:
+        if honest.assignment_id == aid:
+            nb = synthetic.solved(aid, nb_name, **{honest.cell_id: honest.source})
+            synthetic.write(nb, root / "submitted" / honest_id(honest) / aid / f"{nb_name}.ipynb")
     if aid == "ch2_implement":
         honest_extras(root, aid, nb_name)
     return cases
@@ -101,8 +111,20 @@ def autograde(root: Path, aid: str) -> dict[str, dict[str, tuple[float, float]]]
     return scores
 
 
+def selected_chapters(session: pytest.Session) -> list[str]:
+    """The chapters the selected tests of this module read: every chapter in a full run, one with -k."""
+    wanted = set()
+    for item in session.items:
+        if Path(str(item.path)) != Path(__file__) or "graded" not in getattr(item, "fixturenames", ()):
+            continue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        answer = params.get("wrong") or params.get("honest")
+        wanted.add(params.get("aid") or (answer.assignment_id if answer else "ch2_implement"))
+    return [aid for aid in assignments() if aid in wanted]
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, dict]]:
+def graded(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, tuple[dict, dict]]:
     os.environ["GD_GRADING_SEED"] = "20261122"  # reproducible hidden-test inputs for this run
 
     def one(aid: str) -> tuple[str, tuple[dict, dict]]:
@@ -111,7 +133,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, di
         return aid, (cases, autograde(root, aid))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, assignments()))
+        return dict(pool.map(one, selected_chapters(request.session)))
 
 
 @pytest.mark.parametrize("aid", assignments())
@@ -136,6 +158,14 @@ def test_wrong_answer_loses_exactly_its_exercise(graded: dict, wrong: synthetic.
             assert score == 0, f"{wrong.label}: {test_id} kept {score}/{max_score}"
         else:
             assert score == max_score, f"{wrong.label}: {test_id} lost points ({score}/{max_score})"
+
+
+@pytest.mark.parametrize("honest", synthetic.HONEST_ANSWERS,
+                         ids=lambda h: f"{h.assignment_id}:{h.cell_id}:{h.label}")
+def test_honest_answer_keeps_every_point(graded: dict, honest: synthetic.HonestAnswer) -> None:
+    _, scores = graded[honest.assignment_id]
+    got = scores[honest_id(honest)]
+    assert got and all(score == max_score > 0 for score, max_score in got.values()), (honest.label, got)
 
 
 def test_warning_on_stderr_keeps_its_points(graded: dict) -> None:

@@ -1,7 +1,8 @@
 """Synthetic submissions, made from the release and the source: for the tests and the benchmark.
 
 `reference_answers` fills every solution cell with the source's solution; `WRONG_ANSWERS` are the
-chapters' plausible mistakes, each for one solution cell, with the test cells it must lose.
+chapters' plausible mistakes, each for one solution cell, with the test cells it must lose;
+`HONEST_ANSWERS` correct answers in another accepted form, which lose nothing.
 """
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import nbformat
 
 from autograder.course.solutions import SOLUTION_MARKERS
 from autograder.paths import COURSE_DIR, SOURCE_DIR
-from autograder.verdict.exercises import WrongAnswer, wrong_answers
+from autograder.verdict.exercises import HonestAnswer, WrongAnswer, honest_answers, wrong_answers
 
 # Plausible mistakes of every chapter (autograder/verdict/exercises/<chapter>.py).
 WRONG_ANSWERS: list[WrongAnswer] = wrong_answers()
+# Correct answers in another convention or form than the source's: full marks everywhere.
+HONEST_ANSWERS: list[HonestAnswer] = honest_answers()
 
 
 def _cells_by_id(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:

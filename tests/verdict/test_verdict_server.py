@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.limits import KERNEL_ZYGOTE, VERDICT_TEST
+from autograder.limits import CELL_TIMEOUT, KERNEL_ZYGOTE, VERDICT_TEST
 from autograder.paths import assignments, notebooks
 from autograder.sandbox import kernel_zygote
 from autograder.sandbox.run import Limits, mode
@@ -64,7 +64,8 @@ def probe(server: VerdictServer, cell: str, limits: Limits = QUICK) -> tuple[flo
     nonce = secrets.token_hex(16)
     program = {"nonce": nonce, "setup": "", "cells": [{"id": "c", "source": textwrap.dedent(cell)}],
                "target": "c", "defer_target": False, "overrides": "", "kind": "call",
-               "params": {"function": "probe"}, "torch": False, "cases": [{"args": []}]}
+               "params": {"function": "probe"}, "torch": False, "cases": [{"args": []}],
+               "cell_timeout": CELL_TIMEOUT}
     result = server.run(program, limits)
     report = parse_report(result.stdout, nonce)
     if report is None:
@@ -326,7 +327,7 @@ def test_a_server_starts_whatever_descriptors_its_pipes_get(kind: str) -> None:
     process every descriptor below that one is taken first, so the server's first pipe gets it."""
     script = textwrap.dedent("""
         import os, secrets
-        from autograder.limits import VERDICT_TEST
+        from autograder.limits import CELL_TIMEOUT, VERDICT_TEST
         from autograder.sandbox import seccomp
         from autograder.verdict.program import parse_report
         from autograder.limits import KERNEL_ZYGOTE
@@ -340,7 +341,8 @@ def test_a_server_starts_whatever_descriptors_its_pipes_get(kind: str) -> None:
         nonce = secrets.token_hex(8)
         program = {"nonce": nonce, "setup": "", "cells": [{"id": "c", "source": "def probe():\\n    return 42\\n"}],
                    "target": "c", "defer_target": False, "overrides": "", "kind": "call",
-                   "params": {"function": "probe"}, "torch": False, "cases": [{"args": []}]}
+                   "params": {"function": "probe"}, "torch": False, "cases": [{"args": []}],
+                   "cell_timeout": CELL_TIMEOUT}
         with (VerdictServer(VERDICT_TEST) if KIND == "verdict server" else KernelZygote(KERNEL_ZYGOTE)) as server:
             server.start()
             report = parse_report(server.run(program, VERDICT_TEST).stdout, nonce)

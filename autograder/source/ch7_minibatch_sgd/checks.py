@@ -64,3 +64,27 @@ def check_step_decay(step_decay: Callable) -> None:
                 "the rate should be multiplied by drop once per period, not divided": 0.1 * 2 ** (epoch // 10),
             })
     run_check("step_decay", check)
+
+
+
+def _variance_of_a_batch_mean(values: list[float], size: int) -> float:
+    """Exact variance of the mean of `size` of `values` drawn without repeats, from the inclusion probabilities:
+    each value is in the batch with probability p = B/N, each pair with q = B(B-1)/(N(N-1))."""
+    n = len(values)
+    centred = [v - sum(values) / n for v in values]
+    p, q = size / n, size * (size - 1) / (n * (n - 1))
+    squares, pairs = sum(d * d for d in centred), sum(centred) ** 2 - sum(d * d for d in centred)
+    return (p * (1 - p) * squares + (q - p * p) * pairs) / size ** 2
+
+
+def check_predicted_ratio(predicted_ratio: float) -> None:
+    def check() -> None:
+        got = require_float(predicted_ratio, "predicted_ratio")
+        values = [float(k * k % 37) for k in range(200)]  # any 200 numbers give the same ratio
+        want = _variance_of_a_batch_mean(values, 50) / _variance_of_a_batch_mean(values, 1)
+        require_close(got, want, "predicted_ratio", {
+            "that is 1/B alone: the batch is drawn without repeats, so the correction (N − B)/(N − 1) applies": 1 / 50,
+            "that is 1/√B, the ratio of the standard deviations: the question asks for the variances": 50 ** -0.5,
+            "that is upside down: the batch of 50 has the smaller variance, so the ratio is below 1": 1 / want,
+        }, rel_tol=0.02)
+    run_check("predicted_ratio", check)

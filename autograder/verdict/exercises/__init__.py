@@ -1,12 +1,14 @@
 """Each chapter's instructor-side facts, one module per chapter: `exercises/<assignment_id>.py`.
 
-A chapter module defines ASSIGNMENT, NOTEBOOK and three lists:
+A chapter module defines ASSIGNMENT, NOTEBOOK and these lists:
 - EXERCISES: for every autograded test cell of the source (by grade_id), the trusted check: which
   solution cell it grades, how the sandboxed harness exercises the student's code (`kind`, one of
   the harness's generic operations, and `params`), the reference code put in place of the *other*
   exercises it depends on (as the hidden tests do, so each exercise is graded on its own), how to
   draw randomized inputs, and how to judge the observations;
 - WRONG_ANSWERS: plausible mistakes, each for one solution cell, with the test cells it must lose;
+- HONEST_ANSWERS (optional): correct answers in another accepted form than the source's (another
+  convention, another place for a step), each for one solution cell: they must lose no point;
 - DOCUMENTED_OUTPUTS: the lines the source text prints, which solutions/ must print in order.
 
 Everything here runs in the grader's process and never touches student code: the judges read
@@ -60,6 +62,17 @@ class WrongAnswer:
 
 
 @dataclass(frozen=True)
+class HonestAnswer:
+    assignment_id: str
+    cell_id: str  # the solution cell's grade_id
+    label: str
+    source: str  # keeps every point: nbgrader's hidden tests, the trusted verdict and the visible check
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source", self.source.strip("\n"))
+
+
+@dataclass(frozen=True)
 class Documented:
     seed_file: str | None  # the source text that documents it (in ../shared/seeds when that folder
     # is present); None for the course's own claims, printed by its own code
@@ -93,6 +106,10 @@ def all_exercises() -> dict[tuple[str, str, str], Exercise]:
 
 def wrong_answers() -> list[WrongAnswer]:
     return _all("WRONG_ANSWERS")
+
+
+def honest_answers() -> list[HonestAnswer]:
+    return _all("HONEST_ANSWERS")
 
 
 def documented_outputs() -> list[tuple[str, Documented]]:

@@ -2,8 +2,9 @@
 
 The checks run in the grader and judge plain observations of the student's code (see
 autograder/verdict/observations.py); the wrong answers are mistakes students make, each losing
-exactly the tests it names in a real nbgrader run (tests/grading/test_hidden_tests_bite.py); the
-documented outputs are what the source text prints, reproduced by solutions/.
+exactly the tests it names in a real nbgrader run (tests/grading/test_hidden_tests_bite.py), and the
+honest answers correct ones that clear the gradients elsewhere, keeping every point; the documented
+outputs are what the source text prints, reproduced by solutions/.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import random
 from collections.abc import Callable
 
 from autograder.verdict.diagnosis import Diagnosis, first_call, returned
-from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
+from autograder.verdict.exercises import Documented, Exercise, HonestAnswer, WrongAnswer
 from autograder.verdict.observations import (
     Case,
     Observation,
@@ -104,15 +105,22 @@ def _cases_train(rng: random.Random) -> list[Case]:
     return cases
 
 
-def ref_train(case: Case) -> list[tuple[float, float, float]]:
-    """(loss before the update, w after, b after) for each epoch, in double precision."""
+def ref_train(case: Case, zero_grad: bool = True) -> list[tuple[float, float, float]]:
+    """(loss before the update, w after, b after) for each epoch, in double precision.
+
+    zero_grad=False: the gradients are never cleared, so each epoch adds its gradient to the old ones.
+    Clearing them at the start of the step or after the update is the same path."""
     xs, ys = [v[0] for v in case["xs"]], [v[0] for v in case["ys"]]
     w, b, lr, out = case["w0"], case["b0"], case["lr"], []
+    piled_w = piled_b = 0.0
     for _ in range(case["epochs"]):
         err = [x * w + b - y for x, y in zip(xs, ys)]
         loss = sum(e * e for e in err) / len(err)
         gw = 2 * sum(e * x for e, x in zip(err, xs)) / len(err)
         gb = 2 * sum(err) / len(err)
+        if not zero_grad:
+            piled_w, piled_b = piled_w + gw, piled_b + gb
+            gw, gb = piled_w, piled_b
         w, b = w - lr * gw, b - lr * gb
         out.append((loss, w, b))
     return out
@@ -144,9 +152,6 @@ def _judge_train(case: Case, res: Observation) -> str | None:
                 return f"{where}: update {name} in place (a leaf tensor that requires grad)"
             if not close(tensor_scalar(o), want, 1e-4, 1e-4):
                 return f"{where}: epoch {k + 1}: {name} after the update is wrong"
-            g = o.get("grad", "?")
-            if g is not None and (not isinstance(g, list) or any(v != 0.0 for v in flat(g))):
-                return f"{where}: zero the gradients after the update"
     after = res.get("after")
     if not isinstance(after, list) or len(after) != 2 or flat(after[0]) != flat(case["xs"]) \
             or flat(after[1]) != flat(case["ys"]):
@@ -155,29 +160,10 @@ def _judge_train(case: Case, res: Observation) -> str | None:
 
 
 EXERCISES = [
-    Exercise(
-        ASSIGNMENT,
-        NOTEBOOK,
-        "test_mse_loss",
-        "mse_loss",
-        "torch_call",
-        _cases_mse,
-        _judge_mse,
-        params={"function": "mse_loss"},
-        torch=True,
-    ),
-    Exercise(
-        ASSIGNMENT,
-        NOTEBOOK,
-        "test_train_step",
-        "train_step",
-        "torch_call",
-        _cases_train,
-        _judge_train,
-        params={"function": "train_step"},
-        overrides=REFERENCE_MSE,
-        torch=True,
-    ),
+    Exercise(ASSIGNMENT, NOTEBOOK, "test_mse_loss", "mse_loss", "torch_call", _cases_mse, _judge_mse,
+             params={"function": "mse_loss"}, torch=True),
+    Exercise(ASSIGNMENT, NOTEBOOK, "test_train_step", "train_step", "torch_call", _cases_train, _judge_train,
+             params={"function": "train_step"}, overrides=REFERENCE_MSE, torch=True),
 ]
 
 WRONG_ANSWERS = [
@@ -217,7 +203,7 @@ def train_step(w, b, x, y, learning_rate):
         b -= learning_rate * b.grad
     return loss.item()
 """,
-        says="zero",
+        says="never zeroed",
     ),
     WrongAnswer(
         ASSIGNMENT,
@@ -258,7 +244,7 @@ def train_step(w, b, x, y, learning_rate):
     WrongAnswer(
         ASSIGNMENT,
         "train_step",
-        "gradients zeroed before the backward pass",
+        "zero_() before the first backward pass",
         ("test_train_step",),
         """
 def train_step(w, b, x, y, learning_rate):
@@ -271,7 +257,7 @@ def train_step(w, b, x, y, learning_rate):
         b -= learning_rate * b.grad
     return loss.item()
 """,
-        says="before loss.backward()",
+        says="w.grad is None until loss.backward()",
     ),
     WrongAnswer(
         ASSIGNMENT,
@@ -309,6 +295,34 @@ def train_step(w, b, x, y, learning_rate):
 """,
         says="loss after the update",
     ),
+]
+
+# Clearing the gradients at the start of the step, before the backward pass (as optimizer.zero_grad() does
+# in chapter 7), is as right as zeroing them after the update: each epoch's step uses its own gradient only.
+HONEST_ANSWERS = [
+    HonestAnswer(ASSIGNMENT, "train_step", "gradients set to None at the start", """
+def train_step(w, b, x, y, learning_rate):
+    w.grad = None
+    b.grad = None
+    loss = mse_loss(x * w + b, y)
+    loss.backward()
+    with torch.no_grad():
+        w -= learning_rate * w.grad
+        b -= learning_rate * b.grad
+    return loss.item()
+"""),
+    HonestAnswer(ASSIGNMENT, "train_step", "gradients zeroed at the start once they exist", """
+def train_step(w, b, x, y, learning_rate):
+    for parameter in (w, b):
+        if parameter.grad is not None:
+            parameter.grad.zero_()
+    loss = mse_loss(x * w + b, y)
+    loss.backward()
+    with torch.no_grad():
+        w -= learning_rate * w.grad
+        b -= learning_rate * b.grad
+    return loss.item()
+"""),
 ]
 
 DOCUMENTED_OUTPUTS = [
@@ -349,10 +363,12 @@ def _loss_after_update(case: Case, res: Observation) -> bool:
     return not close(after, before, 1e-3, 1e-4) and close(real(first_call(res).get("out")), after, 1e-4, 1e-5)
 
 
-def _gradients_left(case: Case, res: Observation) -> bool:
-    call = first_call(res)
-    grads = [o.get("grad") for o in call.get("args", [])[:2] if isinstance(o, dict)]
-    return any(isinstance(g, list) and any(v != 0.0 for v in flat(g)) for g in grads)
+def _gradients_piled_up(case: Case, res: Observation) -> bool:
+    """The second epoch moved w with the sum of both epochs' gradients: they were never cleared."""
+    observed = calls(res) or []
+    piled, right = ref_train(case, zero_grad=False)[1][1], ref_train(case)[1][1]
+    return (len(observed) > 1 and not close(piled, right, 1e-3, 1e-4)
+            and close(_watched(observed[1], 0), piled, 1e-4, 1e-5))
 
 
 def _used_before_backward(case: Case, res: Observation) -> bool:
@@ -365,11 +381,11 @@ DIAGNOSES = [
     Diagnosis("test_mse_loss", "that is the sum of the squared errors",
               seen=_loss_is(lambda case: ref_mse(case["a"], case["t"]) * len(case["a"]))),
     Diagnosis("test_mse_loss", "the errors are not squared", seen=_loss_is(_mean_absolute_error)),
-    Diagnosis("test_train_step", "the gradients were used or zeroed before loss.backward()",
+    Diagnosis("test_train_step", "w.grad is None until loss.backward() has computed it",
               seen=_used_before_backward),
     Diagnosis("test_train_step", "that is the loss after the update", seen=_loss_after_update),
     Diagnosis("test_train_step", "the step went uphill", seen=_w_moved_by(-1.0)),
     Diagnosis("test_train_step", "w did not move: were the gradients zeroed before the update?",
               seen=_w_moved_by(0.0)),
-    Diagnosis("test_train_step", "w.grad and b.grad should be zeros", seen=_gradients_left),
+    Diagnosis("test_train_step", "the gradients were never zeroed", seen=_gradients_piled_up),
 ]

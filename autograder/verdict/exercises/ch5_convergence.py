@@ -149,6 +149,27 @@ def _judge_minimum(case: Case, res: Observation) -> str | None:
     return None
 
 
+def ref_steps() -> int:
+    """Steps of descent with η = 0.05 on L(w) = 3w² - 12w + 7 from w = 0 until |w - 2| < 1e-6."""
+    w, steps = 0.0, 0
+    while abs(w - 2.0) >= 1e-6:
+        w, steps = w - 0.05 * (6 * w - 12), steps + 1
+    return steps
+
+
+def _judge_predicted_steps(case: Case, res: Observation) -> str | None:
+    if not isinstance(res, dict) or res.get("error") == "missing":
+        return "predicted_steps: the cell is missing"
+    value = res.get("value")
+    got = real(value) if tag(value) in FLOAT_TAGS | {"int"} else None
+    if got is None:
+        return f"predicted_steps is {describe(value)}, not a number" + (f" (the cell raised {res['error']})"
+                                                                          if res.get("error") else "")
+    if abs(got - ref_steps()) > 1:
+        return f"predicted_steps = {got:g}: more than one step from the measured {ref_steps()}"
+    return None
+
+
 EXERCISES = [
     Exercise(ASSIGNMENT, NOTEBOOK, "test_learning_rate_limit", "learning_rate_limit", "call", _cases_limit,
              judge_scalar("learning_rate_limit", ref_limit, 1e-9, 1e-12), params={"function": "learning_rate_limit"}),
@@ -156,6 +177,8 @@ EXERCISES = [
              _judge_flat, params={"function": "descend_until_flat"}),
     Exercise(ASSIGNMENT, NOTEBOOK, "test_find_minimum", "find_minimum", "torch_call", _cases_minimum,
              _judge_minimum, params={"function": "find_minimum"}, torch=True),
+    Exercise(ASSIGNMENT, NOTEBOOK, "test_predicted_steps", "predicted_steps", "cell", lambda rng: [{}],
+             _judge_predicted_steps, params={"variable": "predicted_steps"}, defer_target=True),
 ]
 
 WRONG_ANSWERS = [
@@ -209,6 +232,18 @@ def find_minimum(f, w, learning_rate, number_steps):
         w.grad = None
     return w.detach()
 """, says="float"),
+    WrongAnswer(ASSIGNMENT, "predicted_steps", "curvature without the factor 2", ("test_predicted_steps",), """
+predicted_steps = math.ceil(math.log(1e-6 / 2) / math.log(1 - 0.05 * 3))
+""", says="the factor 2 of the square is missing"),
+    WrongAnswer(ASSIGNMENT, "predicted_steps", "factor 1 - eta", ("test_predicted_steps",), """
+predicted_steps = math.ceil(math.log(1e-6 / 2) / math.log(1 - 0.05))
+""", says="the factor is 1 − η·L'', not 1 − η"),
+    WrongAnswer(ASSIGNMENT, "predicted_steps", "distance 1 instead of 2", ("test_predicted_steps",), """
+predicted_steps = math.ceil(math.log(1e-6) / math.log(0.7))
+""", says="the descent starts 2 away from the minimum"),
+    WrongAnswer(ASSIGNMENT, "predicted_steps", "slope below the tolerance", ("test_predicted_steps",), """
+predicted_steps = math.ceil(math.log(1e-6 / 6 / 2) / math.log(0.7))
+""", says="the question is about the distance"),
 ]
 
 DOCUMENTED_OUTPUTS = [
@@ -268,6 +303,14 @@ def _minimum_is(path: Callable[[Case], float]) -> Callable[[Case, Observation], 
     return seen
 
 
+def _predicted(count: float) -> Callable[[Case, Observation], bool]:
+    """Whether predicted_steps is within one step of the count a known mistake gives."""
+    def seen(case: Case, res: Observation) -> bool:
+        got = real(res.get("value")) if isinstance(res, dict) else None
+        return got is not None and abs(got - count) <= 1
+    return seen
+
+
 # The mistakes the visible checks name (checks.py), and how an observation shows each: the class's common mistakes.
 DIAGNOSES = [
     Diagnosis("test_learning_rate_limit", "that is 1/L'', the Newton step that lands in one step",
@@ -288,6 +331,10 @@ DIAGNOSES = [
         lambda case: ref_minimum(case["coefficients"], case["w"], -case["lr"], case["steps"]))),
     Diagnosis("test_find_minimum", "the gradients piled up", seen=_minimum_is(
         lambda case: ref_minimum(case["coefficients"], case["w"], case["lr"], case["steps"], reset=False))),
+    Diagnosis("test_predicted_steps", "the factor 2 of the square is missing", seen=_predicted(89.3)),
+    Diagnosis("test_predicted_steps", "the factor is 1 − η·L'', not 1 − η", seen=_predicted(282.6)),
+    Diagnosis("test_predicted_steps", "the descent starts 2 away from the minimum", seen=_predicted(38.7)),
+    Diagnosis("test_predicted_steps", "the question is about the distance", seen=_predicted(45.7)),
     Diagnosis("test_find_minimum", "w never moved", seen=_minimum_is(lambda case: case["w"])),
     Diagnosis("test_find_minimum", "that is one step: is the return statement inside the loop?", seen=_minimum_is(
         lambda case: ref_minimum(case["coefficients"], case["w"], case["lr"], min(case["steps"], 1)))),

@@ -2,8 +2,9 @@
 
 The checks run in the grader and judge plain observations of the student's code (see
 autograder/verdict/observations.py); the wrong answers are mistakes students make, each losing
-exactly the tests it names in a real nbgrader run (tests/grading/test_hidden_tests_bite.py); the
-documented outputs are what the chapter prints, reproduced by solutions/.
+exactly the tests it names in a real nbgrader run (tests/grading/test_hidden_tests_bite.py), and the
+honest answers correct ones in another convention, keeping every point; the documented outputs are what
+the chapter prints, reproduced by solutions/.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import random
 from collections.abc import Callable
 
 from autograder.verdict.diagnosis import Diagnosis, first_call, returned
-from autograder.verdict.exercises import Documented, Exercise, WrongAnswer
+from autograder.verdict.exercises import Documented, Exercise, HonestAnswer, WrongAnswer
 from autograder.verdict.observations import (
     Case,
     Observation,
@@ -114,29 +115,65 @@ def _judge_centre(case: Case, res: Observation) -> str | None:
     return None
 
 
+MOMENTUM_STEPS = 6
+
+
 def _cases_momentum(rng: random.Random) -> list[Case]:
-    cases = [[rng.uniform(-10, 10), rng.uniform(-5, 5), rng.uniform(-5, 5), rng.uniform(0, 1), rng.uniform(0, 0.99)]
-             for _ in range(100)]
-    cases += [[0.0, 0.0, 1.0, 0.1, 0.9], [1.0, 2.0, 0.0, 0.5, 0.0], [3.0, -1.0, 2.0, 0.0, 0.5], [2, 1, 1, 0.25, 0.5]]
-    rng.shuffle(cases)
-    return [{"args": c} for c in cases]
+    """A path of MOMENTUM_STEPS steps from velocity 0, each step given the velocity the one before returned."""
+    starts = [(rng.uniform(-10, 10), [rng.uniform(-5, 5) for _ in range(MOMENTUM_STEPS)], rng.uniform(0.01, 1),
+               rng.uniform(0, 0.99)) for _ in range(40)]
+    starts += [(0.0, [1.0] * MOMENTUM_STEPS, 0.1, 0.9), (1.0, [2.0, 0.0, -1.0, 0.5, 3.0, -2.0], 0.5, 0.0),
+               (2, [1] * MOMENTUM_STEPS, 0.25, 0.5)]
+    rng.shuffle(starts)
+    return [{"w0": w0, "gradients": gradients, "lr": lr, "beta": beta, "feed": [0, 1],
+             "steps": [[w0, 0.0, gradients[0], lr, beta]] + [[None, None, g, lr, beta] for g in gradients[1:]]}
+            for w0, gradients, lr, beta in starts]
+
+
+Velocity = Callable[[float, float, float], float]  # (old velocity, gradient, momentum) -> new velocity
+Step = Callable[[float, float, float, float], float]  # (w, old velocity, new velocity, learning rate) -> new w
+
+
+def momentum_path(case: Case, velocity: Velocity | None = None, step: Step | None = None) -> list[float]:
+    """w after each step of the case, from velocity 0: the heavy ball, or a mistaken velocity or step of w."""
+    velocity = velocity or (lambda v, g, beta: beta * v + g)
+    step = step or (lambda w, old, new, lr: w - lr * new)
+    w, v, path = case["w0"], 0.0, []
+    for g in case["gradients"]:
+        new = velocity(v, g, case["beta"])
+        w, v = step(w, v, new, case["lr"]), new
+        path.append(w)
+    return path
+
+
+def _observed_path(res: Observation) -> list[float | None]:
+    """The w of every observed call (None where it is not a number in a pair)."""
+    outs = [call.get("out") for call in calls(res) or []]
+    return [real(out["items"][0]) if tag(out) == "tuple" and out.get("len") == 2 else None for out in outs]
 
 
 def _judge_momentum(case: Case, res: Observation) -> str | None:
-    w, v, g, lr, beta = case["args"]
-    call = f"momentum_step({w!r}, {v!r}, {g!r}, {lr!r}, {beta!r})"
+    where = (f"momentum_step from w = {case['w0']!r}, velocity 0 "
+             f"(learning_rate {case['lr']!r}, momentum {case['beta']!r})")
     err = error_of(res)
     if err:
-        return f"{call} {err}"
-    out = res.get("out")
-    if tag(out) != "tuple" or out.get("len") != 2:
-        return f"{call} returned {describe(out)}, not a pair (w, velocity)"
-    new_w, new_v = (real(item) for item in out.get("items", [None, None]))
-    velocity = beta * v + g
-    if not close(new_v, velocity, 1e-9, 1e-12):
-        return f"{call}: the velocity is wrong"
-    if not close(new_w, w - lr * velocity, 1e-9, 1e-12):
-        return f"{call}: w is wrong"
+        return f"{where} {err}"
+    observed = calls(res)
+    if not observed:
+        return f"{where}: no observation"
+    for k, want in enumerate(momentum_path(case)):
+        if k >= len(observed):
+            return f"{where}: stopped after {k} steps"
+        if "error" in observed[k]:
+            return f"{where}: step {k + 1} raised {observed[k]['error']}"
+        out = observed[k].get("out")
+        if tag(out) != "tuple" or out.get("len") != 2:
+            return f"{where}: step {k + 1} returned {describe(out)}, not a pair (w, velocity)"
+        got = real(out["items"][0])
+        if got is None:
+            return f"{where}: step {k + 1} returned {describe(out['items'][0])} as w, not a number"
+        if not close(got, want, 1e-9, 1e-9):
+            return f"{where}: w after step {k + 1} is wrong"
     return None
 
 
@@ -178,12 +215,23 @@ def momentum_step(w, velocity, gradient, learning_rate, momentum):
     velocity = momentum * velocity + gradient
     return w, velocity
 """, says="old velocity"),
-    WrongAnswer(ASSIGNMENT, "momentum_step", "learning rate inside the velocity", ("test_momentum_step",), """
+    WrongAnswer(ASSIGNMENT, "momentum_step", "the two conventions mixed: uphill", ("test_momentum_step",), """
+def momentum_step(w, velocity, gradient, learning_rate, momentum):
+    velocity = momentum * velocity - learning_rate * gradient
+    w = w - velocity
+    return w, velocity
+""", says="uphill"),
+]
+
+# The other common convention (Goodfellow et al., Deep Learning, Algorithm 8.2; CS231n): the learning rate
+# inside the velocity, w + velocity. Its velocity is -learning_rate times the course's, and its path of w the same.
+HONEST_ANSWERS = [
+    HonestAnswer(ASSIGNMENT, "momentum_step", "learning rate inside the velocity", """
 def momentum_step(w, velocity, gradient, learning_rate, momentum):
     velocity = momentum * velocity - learning_rate * gradient
     w = w + velocity
     return w, velocity
-""", says="belongs to the step of w"),
+"""),
 ]
 
 DOCUMENTED_OUTPUTS = [
@@ -228,19 +276,13 @@ def _changed_x(case: Case, res: Observation) -> bool:
     return bool(first_call(res)) and not _unchanged(res, case["values"])
 
 
-def _momentum_gave(velocity: Callable[..., float] | None = None,
-                   w: Callable[..., float] | None = None) -> Callable[[Case, Observation], bool]:
-    """Whether momentum_step returned this wrong velocity, or the right velocity and this wrong w."""
+def _momentum_went(velocity: Velocity | None = None, step: Step | None = None) -> Callable[[Case, Observation], bool]:
+    """Whether the observed path of w is the one this mistaken velocity or step of w gives, not the right one."""
     def seen(case: Case, res: Observation) -> bool:
-        w0, v, g, lr, beta = case["args"]
-        items = [real(item) for item in returned(res).get("items", [])]
-        right_v = beta * v + g
-        if velocity is not None:
-            wrong = velocity(w0, v, g, lr, beta)
-            return not close(wrong, right_v, 1e-6, 1e-9) and close(items[1], wrong, 1e-9, 1e-12)
-        wrong, right_w = w(w0, v, g, lr, beta), w0 - lr * right_v
-        return (close(items[1], right_v, 1e-9, 1e-12) and not close(wrong, right_w, 1e-6, 1e-9)
-                and close(items[0], wrong, 1e-9, 1e-12))
+        wrong, right = momentum_path(case, velocity, step), momentum_path(case)
+        got = _observed_path(res)
+        return (len(got) == len(wrong) and any(not close(a, b, 1e-6, 1e-9) for a, b in zip(wrong, right))
+                and all(close(g, a, 1e-9, 1e-9) for g, a in zip(got, wrong)))
     return seen
 
 
@@ -256,15 +298,13 @@ DIAGNOSES = [
     Diagnosis("test_centre", "the sign is flipped", seen=_centred_as(lambda x, mean, std: mean - x)),
     Diagnosis("test_centre", "changed x itself: return a new tensor", seen=_changed_x),
     Diagnosis("test_momentum_step", "the velocity forgot the old one",
-              seen=_momentum_gave(velocity=lambda w, v, g, lr, beta: g)),
-    Diagnosis("test_momentum_step", "the learning rate belongs to the step of w, not to the velocity",
-              seen=_momentum_gave(velocity=lambda w, v, g, lr, beta: beta * v - lr * g)),
+              seen=_momentum_went(velocity=lambda v, g, beta: g)),
     Diagnosis("test_momentum_step", "the gradient is missing from the new velocity",
-              seen=_momentum_gave(velocity=lambda w, v, g, lr, beta: beta * v)),
+              seen=_momentum_went(velocity=lambda v, g, beta: beta * v)),
     Diagnosis("test_momentum_step", "w moved with the old velocity",
-              seen=_momentum_gave(w=lambda w, v, g, lr, beta: w - lr * v)),
+              seen=_momentum_went(step=lambda w, old, new, lr: w - lr * old)),
     Diagnosis("test_momentum_step", "the step went uphill",
-              seen=_momentum_gave(w=lambda w, v, g, lr, beta: w + lr * (beta * v + g))),
+              seen=_momentum_went(step=lambda w, old, new, lr: w + lr * new)),
     Diagnosis("test_momentum_step", "the learning rate is missing from the step of w",
-              seen=_momentum_gave(w=lambda w, v, g, lr, beta: w - (beta * v + g))),
+              seen=_momentum_went(step=lambda w, old, new, lr: w - new)),
 ]

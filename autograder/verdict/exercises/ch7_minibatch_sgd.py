@@ -109,11 +109,40 @@ def _cases_decay(rng: random.Random) -> list[Case]:
     return [{"args": c} for c in cases]
 
 
+RATIO = (200 - 50) / (50 * (200 - 1))  # Var[g_50] / Var[g_1] over 200 points: (N - B) / (B (N - 1))
+
+
+def _predicted_ratio(res: Observation) -> float | None:
+    value = res.get("value") if isinstance(res, dict) else None
+    return real(value) if tag(value) in FLOAT_TAGS | {"int"} else None
+
+
+def _judge_predicted_ratio(case: Case, res: Observation) -> str | None:
+    if not isinstance(res, dict) or res.get("error") == "missing":
+        return "predicted_ratio: the cell is missing"
+    got = _predicted_ratio(res)
+    if got is None:
+        raised = f" (the cell raised {res['error']})" if res.get("error") else ""
+        return f"predicted_ratio is {describe(res.get('value'))}, not a number{raised}"
+    if not close(got, RATIO, 0.02, 0.0):
+        return f"predicted_ratio = {got:.4g}: more than 2% from {RATIO:.4f}"
+    return None
+
+
+def _ratio_near(value: float) -> Callable[[Case, Observation], bool]:
+    def seen(case: Case, res: Observation) -> bool:
+        got = _predicted_ratio(res)
+        return got is not None and close(got, value, 0.02, 0.0)
+    return seen
+
+
 EXERCISES = [
     Exercise(ASSIGNMENT, NOTEBOOK, "test_train_epoch", "train_epoch", "torch_call", _cases_epoch, _judge_epoch,
              params={"function": "train_epoch"}, torch=True),
     Exercise(ASSIGNMENT, NOTEBOOK, "test_step_decay", "step_decay", "call", _cases_decay,
              judge_scalar("step_decay", ref_step_decay, 1e-9, 1e-12), params={"function": "step_decay"}),
+    Exercise(ASSIGNMENT, NOTEBOOK, "test_predicted_ratio", "predicted_ratio", "cell", lambda rng: [{}],
+             _judge_predicted_ratio, params={"variable": "predicted_ratio"}, defer_target=True),
 ]
 
 WRONG_ANSWERS = [
@@ -146,6 +175,12 @@ def step_decay(epoch, initial_rate, drop, every):
 def step_decay(epoch, initial_rate, drop, every):
     return initial_rate * drop ** ((epoch + 1) // every)
 """, says="one epoch early"),
+    WrongAnswer(ASSIGNMENT, "predicted_ratio", "finite-population correction forgotten", ("test_predicted_ratio",),
+                "predicted_ratio = 1 / 50", says="the correction (N − B)/(N − 1) applies"),
+    WrongAnswer(ASSIGNMENT, "predicted_ratio", "standard deviations instead of variances", ("test_predicted_ratio",),
+                "predicted_ratio = 1 / 50 ** 0.5", says="the question asks for the variances"),
+    WrongAnswer(ASSIGNMENT, "predicted_ratio", "ratio upside down", ("test_predicted_ratio",),
+                "predicted_ratio = 50 * 199 / 150", says="upside down"),
 ]
 
 DOCUMENTED_OUTPUTS = [
@@ -158,6 +193,7 @@ DOCUMENTED_OUTPUTS = [
         "after 8 epochs: best rate 0.3   loss above the lowest 1.8e-06 (over the 5 orders 1.8e-06 to 1.8e-06)",
         "after 8 epochs: best rate 0.003 loss above the lowest 5.8e-05 (over the 5 orders 1.6e-05 to 9.0e-05)",
         "200              0.0000             0.0000       -    0.1432",
+        "a batch of 50 against a single point: measured variance ratio 0.0149, predicted 0.0151",
         "the schedule ends closer to the best line in 8 of 8 orders",
         "RMSProp:  by hand w = 2.052541, b = 0.849176; largest difference from torch.optim.RMSprop: 0.0e+00",
         "Adam:     by hand w = 2.155255, b = 0.555188; largest difference from torch.optim.Adam: 0.0e+00",
@@ -199,6 +235,9 @@ def _decay_with(power: Callable[[int, int], float], rate: Callable[[float], floa
 
 # The mistakes the visible checks name (checks.py), and how an observation shows each: the class's common mistakes.
 DIAGNOSES = [
+    Diagnosis("test_predicted_ratio", "the correction (N − B)/(N − 1) applies", seen=_ratio_near(1 / 50)),
+    Diagnosis("test_predicted_ratio", "the question asks for the variances", seen=_ratio_near(50 ** -0.5)),
+    Diagnosis("test_predicted_ratio", "upside down", seen=_ratio_near(1 / RATIO)),
     Diagnosis("test_train_epoch", "the docstring promises a float", seen=_tensor_losses),
     Diagnosis("test_train_epoch", "that is the sum over the batch: take the mean", seen=_summed_losses),
     Diagnosis("test_train_epoch", "the gradients piled up from batch to batch: call optimizer.zero_grad()",

@@ -2,9 +2,10 @@
 
 It is copied into the sandbox as `harness.py`. Either it runs one test, as `python -I -B harness.py`,
 or autograder/verdict/inside/zygote.py imports it once and runs each test in a forked child (`run`).
-A test reads its program file (written by autograder/verdict.py), runs the source's setup code, the student's
-solution cells and the reference code for the other exercises, calls the student's code on the
-parent's inputs and prints ONE line: the run's nonce, a space, and the raw observations as JSON.
+A test reads its program file (written by autograder/verdict/program.py), runs the source's setup
+code, the student's solution cells and the reference code for the other exercises, calls the
+student's code on the parent's inputs and prints ONE line: the run's nonce, a space, and the raw
+observations as JSON. Its settings come with the program (the per-cell timeout among them).
 
 It decides nothing: it only observes. Everything it needs is captured before any student code
 runs, so replacing builtins, json, numpy or torch functions later does not change what it
@@ -290,8 +291,26 @@ def _call(name, *args):
 
 
 def case_call(case):
-    """Call the student's function on plain JSON arguments."""
-    return {"out": enc(_call(PARAMS["function"], *case["args"]))}
+    """Call the student's function on plain JSON arguments. A case with `steps` (one argument list per
+    call) calls it once per step and feeds each result back: its items replace the next step's arguments
+    at the positions `feed` (an iterated step returning (new w, new velocity)), until a result is not a
+    tuple of that length; every call is observed."""
+    if "steps" not in case:
+        return {"out": enc(_call(PARAMS["function"], *case["args"]))}
+    feed, calls, out = case["feed"], [], None
+    for k, step in _enumerate(case["steps"]):
+        args = _list(step)
+        for i, position in _enumerate(feed if k else []):
+            args[position] = out[i]
+        try:
+            out = _call(PARAMS["function"], *args)
+        except _BaseException as e:
+            calls.append({"error": _exc(e)})
+            break
+        calls.append({"out": enc(out)})
+        if _type(out) is not _tuple or _len(out) != _len(feed):
+            break
+    return {"calls": calls}
 
 
 def case_cell(case):
@@ -388,7 +407,7 @@ def run(program_file):
         load_torch()
     _OUT = _os_dup(1)
     _os_dup2(2, 1)  # whatever the student prints goes to stderr; only the harness writes to _OUT
-    CELL_TIMEOUT = _float(PROGRAM.get("cell_timeout", 30))
+    CELL_TIMEOUT = _float(PROGRAM["cell_timeout"])   # the grader's (autograder/limits.py or --cell-timeout)
     DEADLINE = _monotonic() + _float(PROGRAM.get("cells_seconds", 60))
     REPORT["setup_error"] = _run(PROGRAM["setup"], "<setup>")
     _stub_course_modules(PROGRAM.get("stub_modules"))
