@@ -1,4 +1,4 @@
-"""Every command of the README's code blocks is one this checkout accepts, as written.
+"""Every command of the README's code blocks (and of docs/) is one this checkout accepts, as written.
 
 `.venv/bin/python -m autograder ...` lines parse with the real command line parser; `make ...` lines
 are targets of the Makefile (a dry run); scripts named exist. The commands that do the work are run
@@ -14,7 +14,8 @@ from autograder.cli import parser
 from autograder.paths import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text()
-BLOCKS = re.findall(r"```bash\n(.*?)```", README, re.S)
+DOCS = "\n".join(page.read_text() for page in sorted((REPO_ROOT / "docs").glob("*.md")))
+BLOCKS = re.findall(r"```bash\n(.*?)```", README + DOCS, re.S)
 COMMANDS = [line.split("#")[0].strip() for block in BLOCKS for line in block.splitlines()
             if line.split("#")[0].strip()]
 
@@ -44,3 +45,10 @@ def test_make_targets_exist() -> None:
 def test_scripts_exist() -> None:
     for command in (c for c in COMMANDS if c.startswith(".venv/bin/python bench/")):
         assert (REPO_ROOT / shlex.split(command)[1]).is_file(), command
+
+
+def test_every_page_the_readme_links_exists() -> None:
+    links = re.findall(r"\]\((docs/[^)#]+)", README)
+    assert links, "the README points to its docs/"
+    for link in links:
+        assert (REPO_ROOT / link).is_file(), link

@@ -105,7 +105,7 @@ def test_same_course_gives_the_same_zip(bundle: Path, tmp_path: Path) -> None:
 
 
 # The zip is the student's whole world: what its README names is in it, and it installs what students use.
-STUDENT_PACKAGES = {"jupyterlab", "nbgrader", "matplotlib", "numpy", "torch", "ipywidgets"}
+STUDENT_PACKAGES = {"jupyterlab", "nbgrader", "matplotlib", "numpy", "torch", "ipywidgets", "scikit-learn"}
 INSTRUCTOR_ONLY = {"distributed", "dask", "dask-jobqueue", "psycopg2-binary", "psycopg2", "tqdm", "jinja2", "psutil"}
 # runs a file of the unpacked zip as `python FILE ARGS...` would, with the instructor's package out of reach
 WITHOUT_AUTOGRADER = ("import runpy, sys; sys.modules['autograder'] = None; sys.argv = sys.argv[1:]; "

@@ -143,15 +143,15 @@ def test_the_cluster_grades_every_case_exactly_as_locally(batch) -> None:
 
 
 def test_the_readme_slurm_example_makes_a_worker_job() -> None:
-    """The README's dask-jobqueue example, as written (but for submitting the jobs), makes the job
+    """docs/cluster.md's dask-jobqueue example, as written (but for submitting the jobs), makes the job
     script of a grading worker: the package's environment, a thread per core, no nanny."""
-    readme = (REPO_ROOT / "README.md").read_text()
+    readme = (REPO_ROOT / "docs" / "cluster.md").read_text()
     block = re.search(r"```python\n(\s*from dask_jobqueue import SLURMCluster.*?)```", readme, re.S).group(1)
     code = "\n".join(line.strip() for line in block.splitlines()
                      if not line.strip().startswith(("cluster.scale", "print(")))
     assert "SLURMCluster(" in code
     namespace: dict = {}
-    exec(code, namespace)  # noqa: S102 - the README's own example
+    exec(code, namespace)  # noqa: S102 - the documented example
     cluster = namespace["cluster"]
     try:
         script = cluster.job_script()

@@ -125,6 +125,10 @@ MORE_MISTAKES = [
     ("ch7_minibatch_sgd", "step_decay", "test_step_decay",
      "the rate should be multiplied by drop once per period, not divided",
      "def step_decay(epoch, rate, drop, every):\n    return rate / drop ** (epoch // every)\n"),
+    ("ch8_digits", "softmax_regression_gradient", "test_softmax_regression_gradient",
+     "the one-hot labels were not subtracted",
+     "def softmax_regression_gradient(W, b, X, y):\n    dlogits = torch.softmax(X @ W + b, dim=1) / len(X)\n"
+     "    return X.T @ dlogits, dlogits.sum(dim=0)\n"),
 ]
 
 
