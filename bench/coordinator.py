@@ -31,6 +31,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -237,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench-coordinator-"))
     server, results, notes = None, [], []
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: the server and work folder go too
     try:
         server = PostgresServer(Path(tempfile.mkdtemp(prefix="bench-pg-"))) if "postgresql" in args.db else None
         for db in args.db:
